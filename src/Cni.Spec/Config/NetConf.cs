@@ -1,0 +1,90 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Cni.Spec.Json;
+
+namespace Cni.Spec;
+
+/// <summary>
+/// The keys every plugin configuration shares (spec "Plugin configuration objects"); every other key is kept in
+/// <see cref="ExtensionData"/> so that it survives a round trip. A plugin reads its own keys with
+/// <see cref="CniRequest.GetOptions{T}"/>.
+/// </summary>
+public class NetConf
+{
+    /// <summary>The spec version of the configuration; "0.1.0" when the key is missing.</summary>
+    [JsonPropertyName("cniVersion")]
+    public string CniVersion { get; set; } = CniVersions.Default;
+
+    /// <summary>The network name.</summary>
+    [JsonPropertyName("name")]
+    public string Name { get; set; } = "";
+
+    /// <summary>The plugin type (its executable name).</summary>
+    [JsonPropertyName("type")]
+    public string Type { get; set; } = "";
+
+    /// <summary>The IPAM section, if any.</summary>
+    [JsonPropertyName("ipam")]
+    public IpamConfig? Ipam { get; set; }
+
+    /// <summary>DNS settings from the configuration, if any.</summary>
+    [JsonPropertyName("dns")]
+    public CniDns? Dns { get; set; }
+
+    /// <summary>Whether the plugin should set up IP masquerade for the network (plugins that support it).</summary>
+    [JsonPropertyName("ipMasq")]
+    public bool? IpMasq { get; set; }
+
+    /// <summary>Capabilities the plugin declares (in configuration files) and the runtime honours.</summary>
+    [JsonPropertyName("capabilities")]
+    public JsonObject? Capabilities { get; set; }
+
+    /// <summary>Values the runtime passes for the capabilities it honours (<c>portMappings</c>, <c>ips</c>, ...).</summary>
+    [JsonPropertyName("runtimeConfig")]
+    public JsonObject? RuntimeConfig { get; set; }
+
+    /// <summary>Additional arguments from the runtime (<c>args.cni</c> and others).</summary>
+    [JsonPropertyName("args")]
+    public JsonObject? Args { get; set; }
+
+    /// <summary>The previous plugin's result, on the wire in the configuration's version; see <see cref="PrevResult"/>.</summary>
+    [JsonPropertyName("prevResult")]
+    public JsonObject? RawPrevResult { get; set; }
+
+    /// <summary>The previous plugin's result converted to the current model, or null when there is none.</summary>
+    [JsonIgnore]
+    public CniResult? PrevResult { get; set; }
+
+    /// <summary>Every key not modelled above, untouched.</summary>
+    [JsonExtensionData]
+    public JsonObject? ExtensionData { get; set; }
+
+    /// <summary>
+    /// Parses a plugin configuration; <c>prevResult</c> is read in the configuration's own version.
+    /// Throws <see cref="CniException"/>: decoding failure (6) for malformed JSON, invalid configuration (7) for bad values.
+    /// </summary>
+    public static NetConf Parse(ReadOnlySpan<byte> json)
+    {
+        NetConf conf = CniJson.Deserialize(json, CniJsonContext.Default.NetConf, "network configuration");
+        conf.CniVersion = string.IsNullOrEmpty(conf.CniVersion) ? CniVersions.Default : conf.CniVersion;
+        if (conf.RawPrevResult is not null)
+        {
+            conf.PrevResult = CniResultSerializer.Parse(
+                System.Text.Encoding.UTF8.GetBytes(conf.RawPrevResult.ToJsonString()), conf.CniVersion, "prevResult");
+        }
+        return conf;
+    }
+
+    /// <summary>
+    /// This configuration as JSON; <see cref="PrevResult"/>, when set, is written as <c>prevResult</c> in <see cref="CniVersion"/>.
+    /// </summary>
+    public byte[] ToJsonBytes()
+    {
+        if (PrevResult is not null)
+        {
+            RawPrevResult = JsonNode.Parse(CniResultSerializer.SerializeToUtf8Bytes(PrevResult, CniVersion, indented: false))!.AsObject();
+        }
+        return JsonSerializer.SerializeToUtf8Bytes(this, CniJson.TypeInfo<NetConf>(CniJson.CompactOptions));
+    }
+}

@@ -1,0 +1,223 @@
+using System.Text;
+using System.Text.Json;
+using Cni.Spec.Json;
+using Cni.Spec.Versions;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cni.Spec;
+
+/// <summary>
+/// Runs a plugin as the CNI execution protocol says (Go's <c>skel</c>): reads <c>CNI_*</c> and stdin, validates them,
+/// answers VERSION, checks the configuration's version, dispatches to the plugin, and prints the result in the
+/// configuration's version or the error JSON on stdout. Logs and stack traces go to stderr only.
+/// </summary>
+public static class CniPluginHost
+{
+    /// <summary>Exit code for success.</summary>
+    public const int ExitSuccess = 0;
+
+    /// <summary>Exit code for any CNI error (the error JSON is on stdout).</summary>
+    public const int ExitFailure = 1;
+
+    /// <summary>Runs <paramref name="plugin"/> once against <paramref name="environment"/> (the process by default).</summary>
+    /// <returns>The process exit code: 0 on success, 1 after printing an error.</returns>
+    public static async Task<int> RunAsync(ICniPlugin plugin, ICniEnvironment? environment = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plugin);
+        environment ??= new SystemCniEnvironment();
+        try
+        {
+            await DispatchAsync(plugin, environment, cancellationToken).ConfigureAwait(false);
+            return ExitSuccess;
+        }
+        catch (CniException ex)
+        {
+            WriteError(environment, ex);
+            return ExitFailure;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            WriteError(environment, new CniException(CniErrorCode.TryAgainLater, "interrupted: the operation was cancelled"));
+            return ExitFailure;
+        }
+        catch (Exception ex)
+        {
+            environment.Stderr.WriteLine($"unexpected error: {ex}");
+            WriteError(environment, new CniException(CniErrorCode.Internal, OneLine($"{ex.GetType().Name}: {ex.Message}")));
+            return ExitFailure;
+        }
+        finally
+        {
+            // Synchronous on purpose: console streams have no real async I/O, and their async paths start
+            // thread-pool threads that cost a plugin measurable start-up time.
+            environment.Stdout.Flush();
+            environment.Stderr.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Runs the plugin registered under <paramref name="type"/> (see
+    /// <see cref="CniServiceCollectionExtensions.AddCniPlugin{TPlugin}"/>) against <paramref name="environment"/>.
+    /// </summary>
+    public static Task<int> RunAsync(IServiceProvider services, string type, ICniEnvironment? environment = null, CancellationToken cancellationToken = default)
+    {
+        ICniPluginResolver resolver = services.GetRequiredService<ICniPluginResolver>();
+        ICniPlugin plugin = resolver.Resolve(type)
+            ?? throw new InvalidOperationException($"no CNI plugin registered for type \"{type}\"");
+        return RunAsync(plugin, environment, cancellationToken);
+    }
+
+    private static async Task DispatchAsync(ICniPlugin plugin, ICniEnvironment env, CancellationToken ct)
+    {
+        PluginInfo info = plugin.Info;
+        string commandText = env.GetVariable(CniEnvironmentVariables.Command) ?? "";
+        if (commandText.Length == 0)
+        {
+            env.Stderr.WriteLine(info.About);
+            env.Stderr.WriteLine($"CNI protocol versions supported: {string.Join(", ", info.SupportedVersions)}");
+            return;
+        }
+        if (!CniCommandNames.TryParse(commandText, out CniCommand command))
+            throw new CniException(CniErrorCode.InvalidEnvironmentVariables, $"unknown CNI_COMMAND: {commandText}");
+
+        string[] missing = CniEnvironmentVariables.RequiredFor(command).Where(name => string.IsNullOrEmpty(env.GetVariable(name))).ToArray();
+        if (missing.Length > 0)
+            throw new CniException(CniErrorCode.InvalidEnvironmentVariables, $"required env variables [{string.Join(",", missing)}] missing");
+
+        if (command == CniCommand.Version)
+        {
+            var versionInfo = new PluginVersionInfo { CniVersion = CniVersions.Latest, SupportedVersions = [.. info.SupportedVersions] };
+            env.Stdout.Write(JsonSerializer.Serialize(versionInfo, CniJson.TypeInfo<PluginVersionInfo>(CniJson.CompactOptions)));
+            env.Stdout.Write('\n');
+            return;
+        }
+
+        (CniRequest request, string version) = ReadRequest(env, command, info);
+
+        switch (command)
+        {
+            case CniCommand.Add:
+                CniResult result = await plugin.AddAsync(request, ct).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException("the plugin returned no result for ADD");
+                byte[] json = CniResultSerializer.SerializeToUtf8Bytes(result, version);
+                env.Stdout.Write(Encoding.UTF8.GetString(json));
+                break;
+            case CniCommand.Del:
+                await plugin.DelAsync(request, ct).ConfigureAwait(false);
+                break;
+            case CniCommand.Check:
+                await plugin.CheckAsync(request, ct).ConfigureAwait(false);
+                break;
+            case CniCommand.Gc:
+                await plugin.GcAsync(request, ct).ConfigureAwait(false);
+                break;
+            case CniCommand.Status:
+                await plugin.StatusAsync(request, ct).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Reads stdin and the remaining variables and validates them in the Go skel's order: network name, container id,
+    /// interface name, cniVersion (against the command and the plugin), then <c>CNI_ARGS</c> and the whole configuration.
+    /// </summary>
+    private static (CniRequest Request, string Version) ReadRequest(ICniEnvironment env, CniCommand command, PluginInfo info)
+    {
+        byte[] stdin = ReadStdin(env);
+        ConfigProbe probe = CniJson.Deserialize(stdin, CniJsonContext.Default.ConfigProbe, "network configuration");
+        CniValidation.ValidateNetworkName(probe.Name);
+        string containerId = env.GetVariable(CniEnvironmentVariables.ContainerId) ?? "";
+        string ifName = env.GetVariable(CniEnvironmentVariables.IfName) ?? "";
+        if (command is CniCommand.Add or CniCommand.Check or CniCommand.Del)
+        {
+            CniValidation.ValidateContainerId(containerId);
+            CniValidation.ValidateInterfaceName(ifName);
+        }
+        string version = CheckVersion(probe, command, info);
+
+        CniArgs args = CniArgs.Parse(env.GetVariable(CniEnvironmentVariables.Args));
+        if (info.ArgsKeys is not null)
+            args.EnsureKnownKeys(info.ArgsKeys);
+
+        var request = new CniRequest
+        {
+            Command = command,
+            ContainerId = containerId,
+            NetNs = NullIfEmpty(env.GetVariable(CniEnvironmentVariables.NetNs)),
+            IfName = ifName,
+            Args = args,
+            Path = (env.GetVariable(CniEnvironmentVariables.Path) ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries),
+            Config = NetConf.Parse(stdin),
+            RawConfig = stdin,
+            Environment = env,
+        };
+        return (request, version);
+    }
+
+    /// <summary>Checks cniVersion against the command and the plugin, as the Go skel does; returns the configuration's version.</summary>
+    private static string CheckVersion(ConfigProbe probe, CniCommand command, PluginInfo info)
+    {
+        string version = string.IsNullOrEmpty(probe.CniVersion) ? CniVersions.Default : probe.CniVersion;
+
+        string? minimum = command switch
+        {
+            CniCommand.Check => CniVersions.V040,
+            CniCommand.Gc or CniCommand.Status => CniVersions.V110,
+            _ => null,
+        };
+        if (minimum is not null && !CniVersions.IsAtLeast(version, minimum))
+        {
+            throw new CniException(CniErrorCode.IncompatibleCniVersion,
+                $"config version does not allow {command.ToWireName()}: cniVersion is \"{version}\", {command.ToWireName()} needs {minimum} or later");
+        }
+        if (!info.SupportedVersions.Contains(version))
+        {
+            throw new CniException(CniErrorCode.IncompatibleCniVersion,
+                $"incompatible CNI versions: cniVersion \"{version}\" is not supported by this plugin",
+                $"config is \"{version}\", plugin supports [{string.Join(" ", info.SupportedVersions.Select(v => $"\"{v}\""))}]");
+        }
+        return version;
+    }
+
+    /// <remarks>Synchronous on purpose (see the flush in <see cref="RunAsync(ICniPlugin, ICniEnvironment?, CancellationToken)"/>).</remarks>
+    private static byte[] ReadStdin(ICniEnvironment env)
+    {
+        try
+        {
+            using var buffer = new MemoryStream();
+            env.Stdin.CopyTo(buffer);
+            return buffer.ToArray();
+        }
+        catch (IOException ex)
+        {
+            throw new CniException((uint)CniErrorCode.IoFailure, $"error reading from stdin: {ex.Message}", null, ex);
+        }
+    }
+
+    /// <summary>Prints <paramref name="error"/> as the Go library does: indented <c>{"code","msg","details"}</c>.</summary>
+    /// <remarks>Written with a bare <see cref="Utf8JsonWriter"/> so that reporting an error cannot itself fail.</remarks>
+    internal static void WriteError(ICniEnvironment env, CniException error)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions
+        {
+            Indented = true,
+            IndentSize = 4,
+            NewLine = "\n",
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("code", error.NumericCode);
+            writer.WriteString("msg", error.Message);
+            if (error.Details.Length > 0)
+                writer.WriteString("details", error.Details);
+            writer.WriteEndObject();
+        }
+        env.Stdout.Write(Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
+}

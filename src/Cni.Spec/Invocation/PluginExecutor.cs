@@ -1,0 +1,191 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+using Cni.Spec.Json;
+
+namespace Cni.Spec;
+
+/// <summary>
+/// Runs plugin executables as a runtime does: finds the type on <c>CNI_PATH</c>, starts it with the <c>CNI_*</c>
+/// environment and the configuration on stdin, and turns its stdout into a result or a <see cref="CniException"/>.
+/// Starting is retried when the binary is still being written ("text file busy"); cancellation kills the child.
+/// </summary>
+public sealed class PluginExecutor
+{
+    private const int ETXTBSY = 26;
+
+    /// <summary>An executor forwarding plugins' stderr to this process's stderr.</summary>
+    public static PluginExecutor Default { get; } = new();
+
+    /// <summary>Where the child's stderr is copied (this process's stderr when null).</summary>
+    public TextWriter? Stderr { get; init; }
+
+    /// <summary>How many times to retry a start that failed with ETXTBSY ("text file busy").</summary>
+    public int TextFileBusyRetries { get; init; } = 5;
+
+    /// <summary>
+    /// The first regular, executable file named <paramref name="type"/> in <paramref name="paths"/>.
+    /// Throws <see cref="CniException"/> (invalid configuration, 7) when the type is not a bare name or is not found.
+    /// </summary>
+    public static string FindInPath(string type, IEnumerable<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        if (string.IsNullOrEmpty(type) || type.Contains('/') || type.Contains('\0') || type is "." or "..")
+            throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid plugin type \"{type}\": it must be a bare executable name");
+        string[] dirs = paths.Where(p => p.Length > 0).ToArray();
+        foreach (string dir in dirs)
+        {
+            string candidate = System.IO.Path.Combine(dir, type);
+            if (IsRegularExecutable(candidate))
+                return candidate;
+        }
+        throw new CniException(CniErrorCode.InvalidNetworkConfig,
+            $"failed to find plugin \"{type}\" in path [{string.Join(" ", dirs)}]");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="pluginPath"/> with <paramref name="environment"/> added to this process's environment
+    /// (a null value removes a variable) and <paramref name="stdin"/>; returns its stdout. A non-zero exit becomes a
+    /// <see cref="CniException"/> with the plugin's own code and message when it printed error JSON.
+    /// </summary>
+    public async Task<byte[]> ExecAsync(string pluginPath, IEnumerable<KeyValuePair<string, string?>> environment,
+        ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var startInfo = new ProcessStartInfo(pluginPath)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach ((string name, string? value) in environment)
+        {
+            if (value is null)
+                startInfo.Environment.Remove(name);
+            else
+                startInfo.Environment[name] = value;
+        }
+
+        using Process process = await StartAsync(startInfo, cancellationToken).ConfigureAwait(false);
+        using CancellationTokenRegistration kill = cancellationToken.Register(() => TryKill(process));
+
+        Task<byte[]> stdoutTask = ReadAllAsync(process.StandardOutput.BaseStream);
+        Task<byte[]> stderrTask = ReadAllAsync(process.StandardError.BaseStream);
+        try
+        {
+            await process.StandardInput.BaseStream.WriteAsync(stdin, CancellationToken.None).ConfigureAwait(false);
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The plugin exited without reading all of stdin (broken pipe); its exit status tells what happened.
+        }
+
+        byte[] stdout = await stdoutTask.ConfigureAwait(false);
+        byte[] stderr = await stderrTask.ConfigureAwait(false);
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        if (stderr.Length > 0)
+            await (Stderr ?? Console.Error).WriteAsync(Encoding.UTF8.GetString(stderr)).ConfigureAwait(false);
+        if (process.ExitCode != 0)
+            throw PluginError(pluginPath, process.ExitCode, stdout, stderr);
+        return stdout;
+    }
+
+    /// <summary>Runs a plugin (see <see cref="ExecAsync"/>) and parses its stdout as a result in the version it names.</summary>
+    public async Task<CniResult> ExecWithResultAsync(string pluginPath, IEnumerable<KeyValuePair<string, string?>> environment,
+        ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken = default)
+    {
+        byte[] stdout = await ExecAsync(pluginPath, environment, stdin, cancellationToken).ConfigureAwait(false);
+        return CniResultSerializer.Parse(stdout, version: null, what: $"result of {System.IO.Path.GetFileName(pluginPath)}");
+    }
+
+    /// <summary>Asks a plugin which versions it supports (<c>CNI_COMMAND=VERSION</c>).</summary>
+    public async Task<PluginVersionInfo> GetVersionInfoAsync(string pluginPath, CancellationToken cancellationToken = default)
+    {
+        KeyValuePair<string, string?>[] environment = [new(CniEnvironmentVariables.Command, "VERSION")];
+        byte[] stdout = await ExecAsync(pluginPath, environment, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        return CniJson.Deserialize(stdout, CniJsonContext.Default.PluginVersionInfo, $"VERSION output of {System.IO.Path.GetFileName(pluginPath)}");
+    }
+
+    private async Task<Process> StartAsync(ProcessStartInfo startInfo, CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return Process.Start(startInfo) ?? throw new CniException(CniErrorCode.Internal, $"failed to start plugin {startInfo.FileName}");
+            }
+            catch (Win32Exception ex) when (ex.NativeErrorCode == ETXTBSY && attempt < TextFileBusyRetries)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * (attempt + 1)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Win32Exception ex)
+            {
+                throw new CniException((uint)CniErrorCode.Internal, $"failed to start plugin {startInfo.FileName}: {ex.Message}", null, ex);
+            }
+        }
+    }
+
+    private static CniException PluginError(string pluginPath, int exitCode, byte[] stdout, byte[] stderr)
+    {
+        string name = System.IO.Path.GetFileName(pluginPath);
+        if (stdout.Length > 0)
+        {
+            try
+            {
+                CniError error = CniJson.Deserialize(stdout, CniJsonContext.Default.CniError, "plugin error");
+                if (error.Code != 0 || error.Msg.Length > 0)
+                    return error.ToException();
+            }
+            catch (CniException)
+            {
+                // Not error JSON: report the raw output below.
+            }
+            return new CniException(CniErrorCode.Internal,
+                $"plugin {name} failed (exit {exitCode}) and its output is not CNI error JSON: {Truncate(Encoding.UTF8.GetString(stdout))}");
+        }
+        return stderr.Length > 0
+            ? new CniException(CniErrorCode.Internal, $"plugin {name} failed (exit {exitCode}): {Truncate(Encoding.UTF8.GetString(stderr))}")
+            : new CniException(CniErrorCode.Internal, $"plugin {name} failed (exit {exitCode}) with no error message");
+    }
+
+    private static string Truncate(string text) => text.Length <= 512 ? text.Trim() : text[..512].Trim() + "...";
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    private static void TryKill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+    }
+
+    private static bool IsRegularExecutable(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+            return false;
+        if (info.LinkTarget is not null)
+        {
+            FileSystemInfo? target = info.ResolveLinkTarget(returnFinalTarget: true);
+            if (target is not FileInfo { Exists: true } file)
+                return false;
+            info = file;
+        }
+        const UnixFileMode anyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        return OperatingSystem.IsWindows() || (info.UnixFileMode & anyExecute) != 0;
+    }
+}
