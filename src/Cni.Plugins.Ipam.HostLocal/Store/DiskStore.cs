@@ -1,0 +1,712 @@
+using System.Buffers.Binary;
+using System.Text;
+using Cni.Plugins.Ipam.HostLocal.Addressing;
+using Cni.Plugins.Ipam.HostLocal.Interop;
+using Cni.Spec;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Cni.Plugins.Ipam.HostLocal.Store;
+
+/// <summary>
+/// The reference's on-disk store: <c>&lt;dataDir&gt;/&lt;network&gt;/&lt;ip&gt;</c> holding <c>containerId\r\nifname</c>,
+/// <c>last_reserved_ip.N</c> holding the last address handed out from range set N, and <c>lock</c>, held with
+/// <c>flock(2)</c> for every read and write, exactly as the Go plugin holds it, so both can share a directory.
+/// </summary>
+/// <remarks>
+/// <para>All file operations are relative to one directory descriptor, and the only names used are the fixed ones
+/// and addresses formatted here, so nothing can reach outside the network directory.</para>
+/// <para>A reservation is written to an unnamed (O_TMPFILE) or temporary file, synced, and then hard-linked to its
+/// name: <c>linkat</c> fails atomically with EEXIST when the name exists, as the reference's O_EXCL create does, and
+/// the file appears complete or not at all.</para>
+/// <para>Reading 65,000 small files costs far more than anything else, so the contents are also kept in an index
+/// (<c>&lt;dataDir&gt;/.host-local-cache/&lt;network&gt;</c>). The index is trusted only while the directory's device,
+/// inode, mtime and ctime equal the ones it recorded: any file created or removed (by us, by the Go plugin, by hand)
+/// changes them. Before releasing the lock after writing the index we wait until the clock that stamps file times
+/// has moved past the recorded mtime, so a later change cannot carry the same stamp; where the file system's
+/// timestamps look coarse the index is not written. Files are never rewritten in place by either plugin.</para>
+/// </remarks>
+internal sealed unsafe class DiskStore : IDisposable
+{
+    /// <summary>Name of the lock file inside the network directory.</summary>
+    public const string LockFileName = "lock";
+
+    /// <summary>Prefix of the round-robin files: <c>last_reserved_ip.N</c>.</summary>
+    public const string LastReservedPrefix = "last_reserved_ip.";
+
+    /// <summary>Folder (in the data directory) holding one index file per network.</summary>
+    public const string CacheDirectoryName = ".host-local-cache";
+
+    private const int MaxContentBytes = 64 * 1024;
+    private static readonly byte[] IndexMagic = "HLIDX001"u8.ToArray();
+
+    /// <summary>Tests only: skip O_TMPFILE to exercise the named temporary file used where it is unsupported.</summary>
+    internal static bool DisableUnnamedTempFiles { get; set; }
+
+    private readonly string _dataDir;
+    private readonly string _network;
+    private int _dirFd;
+    private int _lockFd = -1;
+    private DirStamp _loadedStamp;
+    private bool _indexWasValid;
+
+    private DiskStore(string dataDir, string network, int dirFd)
+    {
+        _dataDir = dataDir;
+        _network = network;
+        _dirFd = dirFd;
+    }
+
+    /// <summary>The network directory.</summary>
+    public string DirectoryPath => Path.Combine(_dataDir, _network);
+
+    /// <summary>How the last <see cref="Load"/> got its data: true from the index, false by reading every file.</summary>
+    public bool LoadedFromIndex => _indexWasValid;
+
+    /// <summary>
+    /// Opens the store of <paramref name="network"/>. With <paramref name="create"/>, creates the directories
+    /// (mode 0755, as the reference does); without, returns null when the network directory does not exist.
+    /// </summary>
+    public static DiskStore? Open(string dataDir, string network, bool create)
+    {
+        if (!CniValidation.IsValidName(network))
+            throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid network name \"{network}\": it must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
+        if (dataDir.Length == 0 || dataDir.Contains('\0'))
+            throw new CniException(CniErrorCode.InvalidNetworkConfig, "ipam.dataDir is not a usable path");
+        string fullDataDir = Path.GetFullPath(dataDir);
+        string dir = Path.Combine(fullDataDir, network);
+        if (create)
+            MakeDirectories(dir);
+        int fd = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+        {
+            int errno = LibC.errno;
+            if (!create && errno == ENOENT)
+                return null;
+            throw IoError($"cannot open data directory {dir}", errno);
+        }
+        return new DiskStore(fullDataDir, network, fd);
+    }
+
+    /// <summary>Takes the exclusive flock on <c>lock</c> (created with mode 0750, like the reference's).</summary>
+    public void Lock()
+    {
+        int fd = OpenAt(_dirFd, LockFileName, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0x1e8 /* 0750 */);
+        if (fd < 0)
+            throw IoError($"cannot open lock file {Path.Combine(DirectoryPath, LockFileName)}", LibC.errno);
+        while (Libc.Flock(fd, Libc.LOCK_EX) != 0)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno != EINTR)
+            {
+                close(fd);
+                throw IoError("cannot lock the data directory", errno);
+            }
+        }
+        _lockFd = fd;
+    }
+
+    /// <summary>
+    /// Reads every reservation: from the index when it still describes the directory; otherwise from the files,
+    /// reusing what a stale index knows about each file that has not changed since (see <see cref="Scan"/>).
+    /// </summary>
+    public StoreSnapshot Load()
+    {
+        EnsureLocked();
+        _loadedStamp = StatDirectory();
+        _indexWasValid = false;
+        if (ReadIndexBytes() is { } data && DeserializeIndex(data, out DirStamp recorded) is { } fromIndex)
+        {
+            if (recorded.Equals(_loadedStamp))
+            {
+                _indexWasValid = true;
+                return fromIndex;
+            }
+            if (recorded.Device == _loadedStamp.Device && recorded.Inode == _loadedStamp.Inode)
+                return Scan(fromIndex, recorded);
+        }
+        return Scan();
+    }
+
+    /// <summary>How many reservation files the last scan had to open and read.</summary>
+    internal int LastScanFilesRead { get; private set; }
+
+    /// <summary>
+    /// Reads every file named after an address (the slow path the index avoids). With a stale index, a file whose
+    /// ctime is not later than the directory mtime the index recorded is the one the index saw, with the same
+    /// content: creating, linking, renaming or writing a file sets its ctime to the current time, and every change
+    /// made after the index was written is later than that mtime (the writer waited for the clock to pass it).
+    /// Such files cost one statx instead of open, read and close.
+    /// </summary>
+    public StoreSnapshot Scan(StoreSnapshot? stale = null, DirStamp staleStamp = default)
+    {
+        var names = new List<(IpAddr Address, byte[] Name, byte Type)>();
+        int fd = OpenAt(_dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (fd < 0)
+            throw IoError($"cannot read {DirectoryPath}", LibC.errno);
+        try
+        {
+            byte[] buffer = new byte[64 * 1024];
+            fixed (byte* p = buffer)
+            {
+                while (true)
+                {
+                    nint n = Libc.GetDents64(fd, p, (nuint)buffer.Length);
+                    if (n < 0)
+                        throw IoError($"cannot read {DirectoryPath}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+                    if (n == 0)
+                        break;
+                    for (int offset = 0; offset < n;)
+                    {
+                        ushort recordLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(offset + 16));
+                        byte type = buffer[offset + 18];
+                        ReadOnlySpan<byte> name = buffer.AsSpan(offset + 19, recordLength - 19);
+                        name = name[..name.IndexOf((byte)0)];
+                        if (IpAddr.TryParseUtf8(name, out IpAddr address) && IsCanonicalName(address, name))
+                            names.Add((address, name.ToArray(), type));
+                        offset += recordLength;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            close(fd);
+        }
+
+        var contents = new byte[]?[names.Count];
+        var reused = new StoreSnapshot.Slot?[names.Count];
+        int filesRead = 0;
+        int workers = Math.Clamp(Environment.ProcessorCount, 1, 4);
+        if (names.Count < 256)
+            workers = 1;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+        {
+            byte[] buffer = new byte[MaxContentBytes + 1];
+            int read = 0;
+            for (int i = worker; i < names.Count; i += workers)
+            {
+                (IpAddr address, byte[] name, byte type) = names[i];
+                if (stale is not null && stale.Slots.TryGetValue(address, out StoreSnapshot.Slot slot) && UnchangedSince(name, staleStamp))
+                {
+                    reused[i] = slot;
+                    continue;
+                }
+                if (type is Libc.DT_REG or Libc.DT_UNKNOWN)
+                {
+                    contents[i] = ReadTrimmed(name, buffer);
+                    read++;
+                }
+            }
+            Interlocked.Add(ref filesRead, read);
+        });
+        LastScanFilesRead = filesRead;
+
+        var snapshot = new StoreSnapshot(names.Count);
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (reused[i] is { } slot)
+                snapshot.SetSlot(names[i].Address, slot);
+            else
+                snapshot.Set(names[i].Address, contents[i]);
+        }
+        return snapshot;
+    }
+
+    private bool UnchangedSince(byte[] name, DirStamp stamp)
+    {
+        statx st;
+        byte[] terminated = name.Length > 0 && name[^1] == 0 ? name : [.. name, 0];
+        fixed (byte* p = terminated)
+        {
+            if (statx(_dirFd, p, AT_SYMLINK_NOFOLLOW, STATX_CTIME, &st) != 0)
+                return false;
+        }
+        return st.stx_ctime.tv_sec < stamp.MtimeSeconds
+            || (st.stx_ctime.tv_sec == stamp.MtimeSeconds && st.stx_ctime.tv_nsec <= stamp.MtimeNanoseconds);
+    }
+
+    /// <summary>The trimmed content of the file for <paramref name="address"/>, or null when missing or not a regular file.</summary>
+    public byte[]? ReadEntry(IpAddr address) => ReadTrimmed(Encoding.ASCII.GetBytes(address.ToString()), new byte[MaxContentBytes + 1]);
+
+    private byte[]? ReadTrimmed(byte[] name, byte[] buffer)
+    {
+        int fd = OpenAt(_dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | Libc.O_NONBLOCK, 0);
+        if (fd < 0)
+            return null;
+        try
+        {
+            int total = 0;
+            fixed (byte* p = buffer)
+            {
+                while (total < buffer.Length)
+                {
+                    long n = read(fd, p + total, buffer.Length - total);
+                    if (n < 0)
+                    {
+                        if (LibC.errno == EINTR)
+                            continue;
+                        return null;
+                    }
+                    if (n == 0)
+                        break;
+                    total += (int)n;
+                    if (total < 4096)
+                        break; // a short read of a small regular file on Linux is the whole file: skip the read that returns 0
+                }
+            }
+            if (total > MaxContentBytes)
+                return null; // too large to be anyone's reservation
+            return ReservationKey.TrimSpace(buffer.AsSpan(0, total)).ToArray();
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Creates the reservation file for <paramref name="address"/> holding <paramref name="content"/>, complete or not
+    /// at all. Returns false when the name already exists.
+    /// </summary>
+    public bool TryReserve(IpAddr address, ReadOnlySpan<byte> content)
+    {
+        EnsureLocked();
+        byte[] name = NameOf(address);
+        int fd = DisableUnnamedTempFiles ? -1 : OpenAt(_dirFd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0x1a4 /* 0644 */);
+        if (fd >= 0)
+        {
+            try
+            {
+                WriteAll(fd, content, address);
+                if (fsync(fd) != 0)
+                    throw IoError($"cannot sync the reservation of {address}", LibC.errno);
+                byte[] procPath = Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}\0");
+                fixed (byte* from = procPath)
+                fixed (byte* to = name)
+                {
+                    if (linkat(AT_FDCWD, from, _dirFd, to, AT_SYMLINK_FOLLOW) == 0)
+                        return true;
+                }
+                int errno = LibC.errno;
+                if (errno == EEXIST)
+                    return false;
+                if (errno != ENOENT)
+                    throw IoError($"cannot create the reservation of {address}", errno);
+                // No /proc: fall through to a named temporary file.
+            }
+            finally
+            {
+                close(fd);
+            }
+        }
+
+        byte[] temp = Encoding.ASCII.GetBytes($".host-local-tmp-{Environment.ProcessId}-{Random.Shared.Next():x8}\0");
+        fd = OpenAt(_dirFd, temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4);
+        if (fd < 0)
+            throw IoError($"cannot create a temporary file in {DirectoryPath}", LibC.errno);
+        try
+        {
+            try
+            {
+                WriteAll(fd, content, address);
+                if (fsync(fd) != 0)
+                    throw IoError($"cannot sync the reservation of {address}", LibC.errno);
+            }
+            finally
+            {
+                close(fd);
+            }
+            fixed (byte* from = temp)
+            fixed (byte* to = name)
+            {
+                if (linkat(_dirFd, from, _dirFd, to, 0) == 0)
+                    return true;
+                int errno = LibC.errno;
+                if (errno == EEXIST)
+                    return false;
+                throw IoError($"cannot create the reservation of {address}", errno);
+            }
+        }
+        finally
+        {
+            fixed (byte* t = temp)
+                unlinkat(_dirFd, t, 0);
+        }
+    }
+
+    /// <summary>Removes the reservation file of <paramref name="address"/>; false when it did not exist.</summary>
+    public bool Remove(IpAddr address)
+    {
+        EnsureLocked();
+        byte[] name = NameOf(address);
+        fixed (byte* p = name)
+        {
+            if (unlinkat(_dirFd, p, 0) == 0)
+                return true;
+        }
+        int errno = LibC.errno;
+        if (errno == ENOENT)
+            return false;
+        throw IoError($"cannot release {address}", errno);
+    }
+
+    /// <summary>The address in <c>last_reserved_ip.N</c>, or null when missing or unreadable (as the reference treats it).</summary>
+    public IpAddr? ReadLastReserved(int rangeSetIndex)
+    {
+        byte[] name = Encoding.ASCII.GetBytes($"{LastReservedPrefix}{rangeSetIndex}\0");
+        byte[]? content = ReadTrimmed(name, new byte[MaxContentBytes + 1]);
+        if (content is null)
+            return null;
+        return IpAddr.TryParseUtf8(content, out IpAddr address) ? address : null;
+    }
+
+    /// <summary>Replaces <c>last_reserved_ip.N</c> (the address text, no newline, mode 0644) atomically.</summary>
+    public void WriteLastReserved(int rangeSetIndex, IpAddr address)
+    {
+        EnsureLocked();
+        byte[] name = Encoding.ASCII.GetBytes($"{LastReservedPrefix}{rangeSetIndex}\0");
+        byte[] temp = Encoding.ASCII.GetBytes($".{LastReservedPrefix}{rangeSetIndex}.tmp\0");
+        int fd = OpenAt(_dirFd, temp, O_CREAT | Libc.O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4);
+        if (fd < 0)
+            throw IoError($"cannot write {LastReservedPrefix}{rangeSetIndex}", LibC.errno);
+        try
+        {
+            WriteAll(fd, Encoding.ASCII.GetBytes(address.ToString()), address);
+        }
+        finally
+        {
+            close(fd);
+        }
+        fixed (byte* from = temp)
+        fixed (byte* to = name)
+        {
+            if (Libc.RenameAt(_dirFd, from, _dirFd, to) != 0)
+                throw IoError($"cannot write {LastReservedPrefix}{rangeSetIndex}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>Makes created and removed names durable.</summary>
+    public void SyncDirectory()
+    {
+        if (fsync(_dirFd) != 0)
+            throw IoError($"cannot sync {DirectoryPath}", LibC.errno);
+    }
+
+    /// <summary>
+    /// Records <paramref name="snapshot"/> (which must describe the directory as it is now) in the index, then waits,
+    /// still holding the lock, until a later change to the directory cannot carry the same timestamp. Best effort:
+    /// any failure just removes the index, and the next run reads the files.
+    /// </summary>
+    public void SaveIndex(StoreSnapshot snapshot, bool changed)
+    {
+        EnsureLocked();
+        string cacheDir = Path.Combine(_dataDir, CacheDirectoryName);
+        string indexPath = Path.Combine(cacheDir, _network);
+        try
+        {
+            DirStamp stamp = StatDirectory();
+            if (!changed && _indexWasValid && stamp.Equals(_loadedStamp))
+                return; // still valid as it is
+            if (stamp.MtimeNanoseconds % 1000 == 0 || !WaitForClockPast(stamp))
+            {
+                DeleteIndex(indexPath);
+                return;
+            }
+            byte[] data = SerializeIndex(snapshot, stamp);
+            MakeDirectories(cacheDir);
+            string temp = Path.Combine(cacheDir, "." + _network + ".tmp"); // network names never start with a dot
+            File.WriteAllBytes(temp, data);
+            File.Move(temp, indexPath, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CniException)
+        {
+            DeleteIndex(indexPath);
+        }
+    }
+
+    private static void DeleteIndex(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A stale index is harmless: its stamp no longer matches the directory.
+        }
+    }
+
+    private static bool WaitForClockPast(DirStamp stamp)
+    {
+        for (int i = 0; i < 60; i++)
+        {
+            Libc.Timespec now;
+            Libc.ClockGetTime(Libc.CLOCK_REALTIME_COARSE, &now);
+            if (now.Seconds > stamp.MtimeSeconds || (now.Seconds == stamp.MtimeSeconds && now.Nanoseconds > stamp.MtimeNanoseconds))
+                return true;
+            if (stamp.MtimeSeconds - now.Seconds > 1)
+                return false; // the directory's clock is ahead of ours
+            Thread.Sleep(1);
+        }
+        return false;
+    }
+
+    private byte[]? ReadIndexBytes()
+    {
+        try
+        {
+            return File.ReadAllBytes(Path.Combine(_dataDir, CacheDirectoryName, _network));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static byte[] SerializeIndex(StoreSnapshot snapshot, DirStamp stamp)
+    {
+        int size = IndexMagic.Length + DirStamp.Size + 4 + 8;
+        foreach (KeyValuePair<IpAddr, StoreSnapshot.Slot> e in snapshot.Slots)
+            size += 1 + (e.Key.IsV6 ? 16 : 4) + 4 + e.Value.Length;
+        byte[] data = new byte[size];
+        Span<byte> s = data;
+        IndexMagic.CopyTo(s);
+        int o = IndexMagic.Length;
+        stamp.Write(s[o..]);
+        o += DirStamp.Size;
+        BinaryPrimitives.WriteInt32LittleEndian(s[o..], snapshot.Count);
+        o += 4;
+        foreach (KeyValuePair<IpAddr, StoreSnapshot.Slot> e in snapshot.Slots)
+        {
+            s[o++] = e.Key.IsV6 ? (byte)6 : (byte)4;
+            if (e.Key.IsV6)
+            {
+                BinaryPrimitives.WriteUInt128BigEndian(s[o..], e.Key.Value);
+                o += 16;
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(s[o..], (uint)e.Key.Value);
+                o += 4;
+            }
+            StoreSnapshot.Slot slot = e.Value;
+            BinaryPrimitives.WriteInt32LittleEndian(s[o..], slot.IsKnown ? slot.Length : -1);
+            o += 4;
+            if (slot.IsKnown)
+            {
+                slot.Content.CopyTo(s[o..]);
+                o += slot.Length;
+            }
+        }
+        BinaryPrimitives.WriteUInt64LittleEndian(s[o..], Checksum(s[..o]));
+        return data;
+    }
+
+    /// <summary>The index's snapshot when it was recorded for exactly <paramref name="expected"/>, else null.</summary>
+    internal static StoreSnapshot? DeserializeIndex(byte[] data, DirStamp expected) =>
+        DeserializeIndex(data, out DirStamp recorded) is { } snapshot && recorded.Equals(expected) ? snapshot : null;
+
+    /// <summary>The index's snapshot and the directory stamp it was recorded for; null when damaged.</summary>
+    internal static StoreSnapshot? DeserializeIndex(byte[] data, out DirStamp recorded)
+    {
+        recorded = default;
+        ReadOnlySpan<byte> s = data;
+        int headerSize = IndexMagic.Length + DirStamp.Size + 4;
+        if (s.Length < headerSize + 8 || !s[..IndexMagic.Length].SequenceEqual(IndexMagic))
+            return null;
+        if (BinaryPrimitives.ReadUInt64LittleEndian(s[^8..]) != Checksum(s[..^8]))
+            return null;
+        recorded = DirStamp.Read(s[IndexMagic.Length..]);
+        int o = IndexMagic.Length + DirStamp.Size;
+        int count = BinaryPrimitives.ReadInt32LittleEndian(s[o..]);
+        o += 4;
+        int end = s.Length - 8;
+        if (count < 0 || count > end / 9)
+            return null;
+        var snapshot = new StoreSnapshot(count);
+        for (int i = 0; i < count; i++)
+        {
+            if (o + 1 > end)
+                return null;
+            byte family = s[o++];
+            IpAddr address;
+            if (family == 4 && o + 4 <= end)
+            {
+                address = IpAddr.V4(BinaryPrimitives.ReadUInt32BigEndian(s[o..]));
+                o += 4;
+            }
+            else if (family == 6 && o + 16 <= end)
+            {
+                address = IpAddr.V6(BinaryPrimitives.ReadUInt128BigEndian(s[o..]));
+                o += 16;
+            }
+            else
+            {
+                return null;
+            }
+            if (o + 4 > end)
+                return null;
+            int length = BinaryPrimitives.ReadInt32LittleEndian(s[o..]);
+            o += 4;
+            if (length < -1 || length > MaxContentBytes || o + Math.Max(length, 0) > end)
+                return null;
+            if (length < 0)
+                snapshot.Set(address, null);
+            else
+                snapshot.SetSlice(address, data, o, length);
+            o += Math.Max(length, 0);
+        }
+        return o == end ? snapshot : null;
+    }
+
+    private static ulong Checksum(ReadOnlySpan<byte> data)
+    {
+        ulong h = 0x9E3779B97F4A7C15UL ^ (ulong)data.Length;
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
+        {
+            h = (h ^ BinaryPrimitives.ReadUInt64LittleEndian(data[i..])) * 0xff51afd7ed558ccdUL;
+            h ^= h >> 29;
+        }
+        for (; i < data.Length; i++)
+            h = (h ^ data[i]) * 0x100000001b3UL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53UL;
+        return h ^ (h >> 33);
+    }
+
+    private DirStamp StatDirectory()
+    {
+        statx st;
+        byte empty = 0;
+        if (statx(_dirFd, &empty, AT_EMPTY_PATH, STATX_BASIC_STATS, &st) != 0)
+            throw IoError($"cannot stat {DirectoryPath}", LibC.errno);
+        return new DirStamp(((ulong)st.stx_dev_major << 32) | st.stx_dev_minor, st.stx_ino,
+            st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec, st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec);
+    }
+
+    private static bool IsCanonicalName(IpAddr address, ReadOnlySpan<byte> name)
+    {
+        string text = address.ToString();
+        if (text.Length != name.Length)
+            return false;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] != name[i])
+                return false;
+        }
+        return true;
+    }
+
+    private static byte[] NameOf(IpAddr address) => Encoding.ASCII.GetBytes(address + "\0");
+
+    private static void WriteAll(int fd, ReadOnlySpan<byte> content, IpAddr address)
+    {
+        fixed (byte* p = content)
+        {
+            int written = 0;
+            while (written < content.Length)
+            {
+                long n = write(fd, p + written, content.Length - written);
+                if (n < 0)
+                {
+                    if (LibC.errno == EINTR)
+                        continue;
+                    throw IoError($"cannot write the reservation of {address}", LibC.errno);
+                }
+                written += (int)n;
+            }
+        }
+    }
+
+    private static void MakeDirectories(string path)
+    {
+        string full = Path.GetFullPath(path);
+        var missing = new Stack<string>();
+        for (string? p = full; p is not null && !Directory.Exists(p); p = Path.GetDirectoryName(p))
+            missing.Push(p);
+        while (missing.Count > 0)
+        {
+            string dir = missing.Pop();
+            byte[] bytes = Encoding.UTF8.GetBytes(dir + "\0");
+            fixed (byte* p = bytes)
+            {
+                if (mkdir(p, 0x1ed /* 0755 */) != 0 && LibC.errno != EEXIST)
+                    throw IoError($"cannot create directory {dir}", LibC.errno);
+            }
+        }
+    }
+
+    private static int OpenPath(string path, int flags)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+            return open(p, flags, 0);
+    }
+
+    private static int OpenAt(int dirFd, string name, int flags, int mode) =>
+        OpenAt(dirFd, Encoding.UTF8.GetBytes(name + "\0"), flags, mode);
+
+    private static int OpenAt(int dirFd, byte[] name, int flags, int mode)
+    {
+        byte[] terminated = name.Length > 0 && name[^1] == 0 ? name : [.. name, 0];
+        fixed (byte* p = terminated)
+        {
+            while (true)
+            {
+                int fd = openat(dirFd, p, flags, (mode_t)(uint)mode);
+                if (fd >= 0 || LibC.errno != EINTR)
+                    return fd;
+            }
+        }
+    }
+
+    private void EnsureLocked()
+    {
+        if (_lockFd < 0)
+            throw new InvalidOperationException("the store must be locked first");
+    }
+
+    private static CniException IoError(string message, int errno) =>
+        new(CniErrorCode.IoFailure, $"{message}: {new System.ComponentModel.Win32Exception(errno).Message} (errno {errno})");
+
+    /// <summary>Releases the lock and closes the directory.</summary>
+    public void Dispose()
+    {
+        if (_lockFd >= 0)
+        {
+            close(_lockFd); // closing the only descriptor releases the flock
+            _lockFd = -1;
+        }
+        if (_dirFd >= 0)
+        {
+            close(_dirFd);
+            _dirFd = -1;
+        }
+    }
+}
+
+/// <summary>What identifies one state of a directory: device, inode, mtime and ctime.</summary>
+internal readonly record struct DirStamp(ulong Device, ulong Inode, long MtimeSeconds, uint MtimeNanoseconds, long CtimeSeconds, uint CtimeNanoseconds)
+{
+    public const int Size = 8 + 8 + 8 + 4 + 8 + 4;
+
+    public void Write(Span<byte> s)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(s, Device);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[8..], Inode);
+        BinaryPrimitives.WriteInt64LittleEndian(s[16..], MtimeSeconds);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[24..], MtimeNanoseconds);
+        BinaryPrimitives.WriteInt64LittleEndian(s[28..], CtimeSeconds);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[36..], CtimeNanoseconds);
+    }
+
+    public static DirStamp Read(ReadOnlySpan<byte> s) => new(
+        BinaryPrimitives.ReadUInt64LittleEndian(s),
+        BinaryPrimitives.ReadUInt64LittleEndian(s[8..]),
+        BinaryPrimitives.ReadInt64LittleEndian(s[16..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(s[24..]),
+        BinaryPrimitives.ReadInt64LittleEndian(s[28..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(s[36..]));
+}

@@ -1,0 +1,63 @@
+using Cni.Plugins.Ipam.HostLocal.Addressing;
+
+namespace Cni.Plugins.Ipam.HostLocal.Store;
+
+/// <summary>
+/// Every reservation of one network as read under the lock: the address each file is named after and its
+/// trimmed content (unknown when it is not a readable regular file, so it never matches an owner).
+/// </summary>
+/// <remarks>
+/// Contents are slices of shared buffers (for a snapshot read from the index, the index file's bytes), so that
+/// loading 65,000 reservations allocates a dictionary and nothing per entry.
+/// </remarks>
+internal sealed class StoreSnapshot
+{
+    /// <summary>Where the trimmed content of one file lives; <see cref="Buffer"/> is null when the content is unknown.</summary>
+    internal readonly record struct Slot(byte[]? Buffer, int Offset, int Length)
+    {
+        public bool IsKnown => Buffer is not null;
+
+        public ReadOnlySpan<byte> Content => Buffer is null ? default : Buffer.AsSpan(Offset, Length);
+    }
+
+    private readonly Dictionary<IpAddr, Slot> _entries;
+
+    public StoreSnapshot(int capacity = 0) => _entries = new Dictionary<IpAddr, Slot>(capacity);
+
+    public int Count => _entries.Count;
+
+    /// <summary>All addresses and where their contents are.</summary>
+    public IReadOnlyDictionary<IpAddr, Slot> Slots => _entries;
+
+    public bool Contains(IpAddr address) => _entries.ContainsKey(address);
+
+    /// <summary>The trimmed content of <paramref name="address"/>'s file, or null when missing or unknown.</summary>
+    public byte[]? ContentOf(IpAddr address) =>
+        _entries.TryGetValue(address, out Slot slot) && slot.IsKnown ? slot.Content.ToArray() : null;
+
+    /// <summary>Records a file and its trimmed content (null: unknown, e.g. not a regular file).</summary>
+    public void Set(IpAddr address, byte[]? trimmedContent) =>
+        _entries[address] = trimmedContent is null ? default : new Slot(trimmedContent, 0, trimmedContent.Length);
+
+    /// <summary>Records a file whose content is a slice of a shared buffer.</summary>
+    internal void SetSlice(IpAddr address, byte[] buffer, int offset, int length) => _entries[address] = new Slot(buffer, offset, length);
+
+    /// <summary>Records a file with a slot taken from another snapshot.</summary>
+    internal void SetSlot(IpAddr address, Slot slot) => _entries[address] = slot;
+
+    public bool Remove(IpAddr address) => _entries.Remove(address);
+
+    /// <summary>Addresses whose trimmed content equals <paramref name="content"/>, in address order.</summary>
+    public List<IpAddr> Find(ReadOnlySpan<byte> content)
+    {
+        var found = new List<IpAddr>();
+        foreach (KeyValuePair<IpAddr, Slot> entry in _entries)
+        {
+            Slot slot = entry.Value;
+            if (slot.IsKnown && slot.Length == content.Length && slot.Content.SequenceEqual(content))
+                found.Add(entry.Key);
+        }
+        found.Sort();
+        return found;
+    }
+}

@@ -1,0 +1,283 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Cni.Plugins.Ipam.HostLocal.Addressing;
+using Cni.Plugins.Ipam.HostLocal.Store;
+using Cni.Spec;
+
+namespace Cni.Plugins.Ipam.HostLocal.Tests;
+
+public partial class DiskStoreTests
+{
+    private TempDir _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = new TempDir();
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    private string NetDir => Path.Combine(_dir.Path, "net");
+
+    private DiskStore OpenLocked()
+    {
+        DiskStore store = DiskStore.Open(_dir.Path, "net", create: true)!;
+        store.Lock();
+        return store;
+    }
+
+    private static IpAddr Ip(string text) => FakeView.Ip(text);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(int fd, int operation);
+
+    [Test]
+    public void ReservationHoldsIdCrLfIfnameAndNothingElseIsLeftBehind()
+    {
+        using (DiskStore store = OpenLocked())
+        {
+            Assert.That(store.TryReserve(Ip("10.0.0.5"), ReservationKey.For("ctr", "eth0")), Is.True);
+            Assert.That(store.TryReserve(Ip("fd00::5"), ReservationKey.For("ctr", "eth0")), Is.True);
+            store.WriteLastReserved(0, Ip("10.0.0.5"));
+            store.WriteLastReserved(1, Ip("fd00::5"));
+        }
+        Assert.That(Directory.GetFileSystemEntries(NetDir).Select(Path.GetFileName).Order(StringComparer.Ordinal),
+            Is.EqualTo(new[] { "10.0.0.5", "fd00::5", "last_reserved_ip.0", "last_reserved_ip.1", "lock" }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "10.0.0.5")), Is.EqualTo("ctr\r\neth0"u8.ToArray()));
+            Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "fd00::5")), Is.EqualTo("ctr\r\neth0"u8.ToArray()));
+            Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "last_reserved_ip.0")), Is.EqualTo("10.0.0.5"u8.ToArray()));
+            Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "last_reserved_ip.1")), Is.EqualTo("fd00::5"u8.ToArray()));
+            Assert.That(File.GetUnixFileMode(Path.Combine(NetDir, "lock")),
+                Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute));
+            Assert.That(File.GetUnixFileMode(NetDir) & UnixFileMode.OtherWrite, Is.EqualTo(UnixFileMode.None));
+        });
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void WithoutOTmpFileANamedTemporaryIsLinkedAndRemoved()
+    {
+        DiskStore.DisableUnnamedTempFiles = true;
+        try
+        {
+            Directory.CreateDirectory(NetDir);
+            File.WriteAllText(Path.Combine(NetDir, "10.0.0.6"), "someone\r\neth0");
+            using DiskStore store = OpenLocked();
+            Assert.Multiple(() =>
+            {
+                Assert.That(store.TryReserve(Ip("10.0.0.5"), ReservationKey.For("ctr", "eth0")), Is.True);
+                Assert.That(store.TryReserve(Ip("10.0.0.6"), ReservationKey.For("ctr", "eth0")), Is.False);
+                Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "10.0.0.5")), Is.EqualTo("ctr\r\neth0"u8.ToArray()));
+                Assert.That(File.ReadAllText(Path.Combine(NetDir, "10.0.0.6")), Is.EqualTo("someone\r\neth0"));
+                Assert.That(Directory.GetFiles(NetDir).Select(Path.GetFileName).Order(StringComparer.Ordinal),
+                    Is.EqualTo(new[] { "10.0.0.5", "10.0.0.6", "lock" }), "the temporary file is gone");
+            });
+        }
+        finally
+        {
+            DiskStore.DisableUnnamedTempFiles = false;
+        }
+    }
+
+    [Test]
+    public void AnExistingNameIsNeverOverwritten()
+    {
+        Directory.CreateDirectory(NetDir);
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.5"), "someone\r\neth0");
+        using DiskStore store = OpenLocked();
+        Assert.That(store.TryReserve(Ip("10.0.0.5"), ReservationKey.For("me", "eth0")), Is.False);
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.ReadAllText(Path.Combine(NetDir, "10.0.0.5")), Is.EqualTo("someone\r\neth0"));
+            Assert.That(Directory.GetFiles(NetDir).Select(Path.GetFileName), Is.EquivalentTo(new[] { "10.0.0.5", "lock" }), "no temporary file is left");
+        });
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+
+    [Test]
+    public void LockIsAnFlockOnTheLockFile()
+    {
+        string lockPath = Path.Combine(NetDir, "lock");
+        using (OpenLocked())
+        {
+            int fd = Open(lockPath, 0);
+            try
+            {
+                Assert.That(Flock(fd, 2 | 4), Is.EqualTo(-1), "LOCK_EX|LOCK_NB must fail while the store holds the lock");
+            }
+            finally
+            {
+                Close(fd);
+            }
+        }
+        int after = Open(lockPath, 0);
+        try
+        {
+            Assert.That(Flock(after, 2 | 4), Is.Zero, "the lock is released on dispose");
+        }
+        finally
+        {
+            Close(after);
+        }
+    }
+
+    [TestCase("../escape")]
+    [TestCase("..")]
+    [TestCase("a/b")]
+    [TestCase("/abs")]
+    [TestCase("")]
+    public void RefusesNetworkNamesThatLeaveTheDataDirectory(string network)
+    {
+        Assert.That(() => DiskStore.Open(_dir.Path, network, create: true), Throws.TypeOf<CniException>());
+        Assert.That(Directory.GetFileSystemEntries(_dir.Path), Is.Empty);
+        Assert.That(Directory.Exists(Path.Combine(_dir.Path, "..", "escape")), Is.False);
+    }
+
+    [Test]
+    public void MissingNetworkDirectoryIsNotCreatedWithoutCreate()
+    {
+        Assert.That(DiskStore.Open(_dir.Path, "net", create: false), Is.Null);
+        Assert.That(Directory.Exists(NetDir), Is.False);
+    }
+
+    [Test]
+    public void ScanReadsCanonicalAddressNamesOnly()
+    {
+        Directory.CreateDirectory(NetDir);
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.2"), "a\r\neth0\n");
+        File.WriteAllText(Path.Combine(NetDir, "010.0.0.3"), "b\r\neth0");
+        File.WriteAllText(Path.Combine(NetDir, "fd00:0::4"), "c\r\neth0");
+        File.WriteAllText(Path.Combine(NetDir, "last_reserved_ip.0"), "10.0.0.2");
+        Directory.CreateDirectory(Path.Combine(NetDir, "10.0.0.9"));
+        using DiskStore store = OpenLocked();
+        StoreSnapshot s = store.Scan();
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.Slots.Keys.Select(k => k.ToString()), Is.EquivalentTo(new[] { "10.0.0.2", "10.0.0.9" }));
+            Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo("a\r\neth0"u8.ToArray()), "content is trimmed as the reference trims it");
+            Assert.That(s.ContentOf(Ip("10.0.0.9")), Is.Null, "a directory named like an address is taken but owned by nobody");
+            Assert.That(store.ReadLastReserved(0), Is.EqualTo(Ip("10.0.0.2")));
+            Assert.That(store.ReadLastReserved(1), Is.Null);
+        });
+    }
+
+    [Test]
+    public void IndexIsUsedUntilTheDirectoryChanges()
+    {
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            Assert.That(store.LoadedFromIndex, Is.False);
+            store.TryReserve(Ip("10.0.0.2"), ReservationKey.For("a", "eth0"));
+            s.Set(Ip("10.0.0.2"), ReservationKey.For("a", "eth0"));
+            store.SaveIndex(s, changed: true);
+        }
+        Assert.That(File.Exists(Path.Combine(_dir.Path, DiskStore.CacheDirectoryName, "net")), Is.True);
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            Assert.That(store.LoadedFromIndex, Is.True);
+            Assert.That(s.Slots.Keys, Is.EquivalentTo(new[] { Ip("10.0.0.2") }));
+        }
+
+        // Another writer (the Go plugin, an administrator) adds a file: the index no longer describes the directory.
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.3"), "go\r\neth0");
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            Assert.That(store.LoadedFromIndex, Is.False);
+            Assert.That(s.ContentOf(Ip("10.0.0.3")), Is.EqualTo("go\r\neth0"u8.ToArray()));
+        }
+    }
+
+    [Test]
+    public void AStaleIndexStillSparesReadingTheFilesThatDidNotChange()
+    {
+        using (DiskStore store = OpenLocked())
+        {
+            foreach (string ip in new[] { "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5" })
+                store.TryReserve(Ip(ip), ReservationKey.For("old" + ip[^1], "eth0"));
+            store.SaveIndex(store.Scan(), changed: true);
+            Assert.That(store.LastScanFilesRead, Is.EqualTo(4));
+        }
+
+        // Behind our back: one file added, one removed, one removed and created again with another owner.
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.9"), "added\r\neth0");
+        File.Delete(Path.Combine(NetDir, "10.0.0.3"));
+        File.Delete(Path.Combine(NetDir, "10.0.0.4"));
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.4"), "reused\r\neth0");
+
+        using DiskStore again = OpenLocked();
+        StoreSnapshot s = again.Load();
+        Assert.Multiple(() =>
+        {
+            Assert.That(again.LoadedFromIndex, Is.False);
+            Assert.That(again.LastScanFilesRead, Is.EqualTo(2), "only the added and the re-created file are read");
+            Assert.That(s.Slots.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal),
+                Is.EqualTo(new[] { "10.0.0.2", "10.0.0.4", "10.0.0.5", "10.0.0.9" }));
+            Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo("old2\r\neth0"u8.ToArray()));
+            Assert.That(s.ContentOf(Ip("10.0.0.4")), Is.EqualTo("reused\r\neth0"u8.ToArray()));
+            Assert.That(s.ContentOf(Ip("10.0.0.9")), Is.EqualTo("added\r\neth0"u8.ToArray()));
+        });
+    }
+
+    [Test]
+    public void CorruptIndexFallsBackToReadingTheFiles()
+    {
+        using (DiskStore store = OpenLocked())
+        {
+            store.TryReserve(Ip("10.0.0.2"), ReservationKey.For("a", "eth0"));
+            StoreSnapshot s = store.Scan();
+            store.SaveIndex(s, changed: true);
+        }
+        string index = Path.Combine(_dir.Path, DiskStore.CacheDirectoryName, "net");
+        byte[] bytes = File.ReadAllBytes(index);
+        bytes[^20] ^= 0x55;
+        File.WriteAllBytes(index, bytes);
+        using DiskStore again = OpenLocked();
+        StoreSnapshot loaded = again.Load();
+        Assert.Multiple(() =>
+        {
+            Assert.That(again.LoadedFromIndex, Is.False);
+            Assert.That(loaded.ContentOf(Ip("10.0.0.2")), Is.EqualTo("a\r\neth0"u8.ToArray()));
+        });
+    }
+
+    [Test]
+    public void IndexRoundTripsEveryEntry()
+    {
+        var s = new StoreSnapshot();
+        s.Set(Ip("10.0.0.2"), "a\r\neth0"u8.ToArray());
+        s.Set(Ip("fd00::2"), Encoding.UTF8.GetBytes("b"));
+        s.Set(Ip("10.0.0.3"), null);
+        var stamp = new DirStamp(1, 2, 3, 4, 5, 6);
+        StoreSnapshot? back = DiskStore.DeserializeIndex(DiskStore.SerializeIndex(s, stamp), stamp);
+        Assert.That(back, Is.Not.Null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(back!.Slots.Keys, Is.EquivalentTo(s.Slots.Keys));
+            Assert.That(back.ContentOf(Ip("10.0.0.2")), Is.EqualTo("a\r\neth0"u8.ToArray()));
+            Assert.That(back.ContentOf(Ip("10.0.0.3")), Is.Null);
+            Assert.That(DiskStore.DeserializeIndex(DiskStore.SerializeIndex(s, stamp), stamp with { MtimeNanoseconds = 5 }), Is.Null);
+        });
+    }
+
+    [Test]
+    public void RemoveReportsWhetherTheFileExisted()
+    {
+        using DiskStore store = OpenLocked();
+        store.TryReserve(Ip("10.0.0.2"), ReservationKey.For("a", "eth0"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(store.Remove(Ip("10.0.0.2")), Is.True);
+            Assert.That(store.Remove(Ip("10.0.0.2")), Is.False);
+            Assert.That(File.Exists(Path.Combine(NetDir, "10.0.0.2")), Is.False);
+        });
+    }
+}
