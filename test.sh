@@ -22,7 +22,7 @@ p = f = s = 0
 for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     c = ET.parse(path).getroot().find(".//{*}ResultSummary/{*}Counters")
     if c is None: continue
-    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0)); s += int(c.get("notExecuted", 0))
+    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0)); s += int(c.get("total", 0)) - int(c.get("executed", 0))
 print(f"tests: {p} passed, {f} failed, {s} skipped")
 PY
 exit $status
