@@ -1,0 +1,677 @@
+using System.Net;
+using System.Net.Sockets;
+using Cni.Netlink;
+using Cni.Plugins.Common;
+using Cni.Spec;
+
+namespace Cni.Plugins.Bridge;
+
+/// <summary>
+/// The <c>bridge</c> CNI plugin: attaches a container to a Linux bridge on the host through a veth pair, with
+/// addresses from the configured IPAM plugin, optionally making the bridge the gateway and masquerading traffic.
+/// ADD is a transaction (a failure leaves nothing behind); DEL is idempotent; CHECK names what drifted.
+/// </summary>
+public class BridgePlugin : CniPlugin
+{
+    private static readonly TimeSpan PortUpTimeout = TimeSpan.FromSeconds(2.5);
+
+    /// <inheritdoc/>
+    public override PluginInfo Info { get; } = new()
+    {
+        About = "CNI bridge plugin (Cni.NET)",
+        ArgsKeys = [MacAddressArgs.CniArgsKey],
+    };
+
+    // =====================================================================================================
+    // ADD
+    // =====================================================================================================
+
+    /// <inheritdoc/>
+    public override async Task<CniResult> AddAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        var trace = new Trace(request);
+        BridgeSettings conf = BridgeSettings.Load(request);
+        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
+        using RtNetlink host = RtNetlink.Open();
+        await using var tx = new AddTransaction(request.Environment.Stderr);
+        trace.Mark("configuration loaded, namespace opened");
+
+        // Get addresses from IPAM first: the IPAM plugin validates its own configuration, so an invalid
+        // subnet fails here, before any link exists. The reservation is released if anything later fails.
+        CniResult? ipam = null;
+        if (conf.IsLayer3)
+        {
+            ipam = await Ipam.ExecAddAsync(request, cancellationToken).ConfigureAwait(false);
+            tx.OnRollback("release the IPAM reservation", () => Ipam.ExecDelAsync(request, CancellationToken.None));
+            if (ipam.Ips.Count == 0)
+                throw new CniException(CniErrorCode.Internal, "IPAM plugin returned missing IP config");
+        }
+
+        trace.Mark("IPAM ADD");
+
+        // Set up NAT: it needs only the addresses, so the nft/iptables run overlaps the link work below.
+        Task nat = Task.CompletedTask;
+        if (ipam is not null && conf.Options.IpMasq)
+        {
+            tx.OnRollback("remove the masquerade rules", () => IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, CancellationToken.None));
+            IPPrefix[] addresses = ipam.Ips.Select(ip => ip.Address).ToArray();
+            nat = IpMasquerade.SetupAsync(conf.MasqBackend!.Value, addresses, conf.Network, request.IfName, request.ContainerId, cancellationToken);
+        }
+        CniResult result;
+        try
+        {
+            // Ensure the bridge, create the veth pair, attach it, configure the container end, bring everything up.
+            result = await ConnectAsync(request, conf, ipam, container, host, tx, trace, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            try { await nat.ConfigureAwait(false); } catch (Exception) { } // let it finish before the rollback removes it
+            throw;
+        }
+        await nat.ConfigureAwait(false);
+        trace.Mark("NAT");
+
+        tx.Commit();
+        return result;
+    }
+
+    /// <summary>
+    /// The link work of ADD, in order: ensure the bridge, create a veth pair with one end in the container namespace,
+    /// attach the host end to the bridge, configure the container end from the IPAM result, make the bridge the
+    /// gateway, bring everything up. Each change registers its undo in <paramref name="tx"/>.
+    /// </summary>
+    private static async Task<CniResult> ConnectAsync(CniRequest request, BridgeSettings conf, CniResult? ipam, ContainerNamespace container,
+        RtNetlink host, AddTransaction tx, Trace trace, CancellationToken cancellationToken)
+    {
+        // Ensure the bridge.
+        Link bridge = EnsureBridge(host, conf, tx);
+        trace.Mark("bridge");
+
+        // Create a veth pair with one end in the container namespace.
+        Link hostVeth = CreateVethPair(host, container, conf, request, tx);
+
+        // Attach the host end to the bridge.
+        AttachToBridge(host, hostVeth, bridge, conf);
+        trace.Mark("veth pair attached");
+
+        var result = new CniResult();
+        List<IPPrefix> gateways = [];
+        if (ipam is not null)
+        {
+            // Configure the addresses, with routes, in the container (this brings its interface up).
+            result.Ips = ipam.Ips;
+            result.Routes = ipam.Routes;
+            result.Dns = ipam.Dns;
+            gateways = CalculateGateways(result, conf);
+            result.Interfaces = [new CniInterface { Name = bridge.Name }, new CniInterface { Name = hostVeth.Name }, new CniInterface { Name = request.IfName, Sandbox = container.Path }];
+            InterfaceConfigurator.Configure(container, request.IfName, result, new InterfaceConfigOptions { EnableDad = conf.Options.EnableDad });
+        }
+        else if (!conf.Options.DisableContainerInterface)
+        {
+            // L2 only: bring the container end up.
+            RtNetlink nl = container.Connect([]);
+            Kernel(() => nl.SetLinkUp(nl.GetLink(request.IfName).Index), $"failed to set \"{request.IfName}\" up");
+        }
+        trace.Mark("container interface configured");
+        Link containerVeth = container.Netlink.GetLink(request.IfName);
+        result.Interfaces =
+        [
+            new CniInterface { Name = bridge.Name, Mac = InterfaceChecks.FormatMac(bridge.MacAddress) },
+            new CniInterface { Name = hostVeth.Name, Mac = InterfaceChecks.FormatMac(hostVeth.MacAddress) },
+            new CniInterface { Name = containerVeth.Name, Mac = InterfaceChecks.FormatMac(containerVeth.MacAddress), Sandbox = container.Path },
+        ];
+
+        if (conf.Options.MacSpoofCheck)
+        {
+            string refId = SpoofCheckId(request);
+            await MacSpoofCheck.SetupAsync(hostVeth.Name, result.Interfaces[2].Mac!, refId, cancellationToken).ConfigureAwait(false);
+            tx.OnRollback("remove the MAC spoof check", () => MacSpoofCheck.TeardownAsync(refId, CancellationToken.None));
+        }
+
+        if (ipam is not null)
+        {
+            // Make the bridge (or its VLAN interface) the gateway, and let the host forward.
+            if (conf.IsGateway)
+                EnsureGateways(host, bridge, gateways, conf, result, tx);
+        }
+
+        trace.Mark("gateway");
+        // Bring everything up: wait until the bridge port forwards (the container end is up now).
+        if (!conf.Options.DisableContainerInterface)
+        {
+            try
+            {
+                hostVeth = host.WaitForOperState(hostVeth.Index, OperState.Up, PortUpTimeout, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                throw new CniException(CniErrorCode.Internal, $"bridge port in error state: {host.GetLink(hostVeth.Index).OperState}");
+            }
+        }
+
+        // The host end's and the bridge's MACs may change as ports come and go: report them as they are now.
+        result.Interfaces[1].Mac = InterfaceChecks.FormatMac(host.GetLink(hostVeth.Index).MacAddress);
+        result.Interfaces[0].Mac = InterfaceChecks.FormatMac(host.GetLink(bridge.Index).MacAddress);
+        if (request.Config.Dns is { } dns && (dns.Nameservers.Count > 0 || dns.Search.Count > 0 || dns.Options.Count > 0 || !string.IsNullOrEmpty(dns.Domain)))
+            result.Dns = dns;
+
+        trace.Mark("port up");
+        return result;
+    }
+
+    /// <summary>Creates the bridge unless it exists (it must then be a bridge), sets promiscuous mode, and brings it up.</summary>
+    private static Link EnsureBridge(RtNetlink host, BridgeSettings conf, AddTransaction tx)
+    {
+        string name = conf.BridgeName;
+        Link? bridge = host.FindLink(name);
+        if (bridge is null)
+        {
+            try
+            {
+                host.AddBridge(name, new BridgeOptions
+                {
+                    Mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null,
+                    VlanFiltering = conf.VlanFiltering ? true : null,
+                });
+                tx.OnRollback($"delete bridge {name} (created by this ADD) unless another port joined it", () => DeleteBridgeIfUnused(host, name));
+            }
+            catch (NetlinkException ex) when (ex.IsExists)
+            {
+                // Created concurrently by another ADD: use it.
+            }
+            catch (NetlinkException ex) when (ex.IsNotSupported && conf.VlanFiltering)
+            {
+                throw new CniException(CniErrorCode.Internal, $"failed to create bridge \"{name}\": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), needed by vlan/vlanTrunk: {ex.Message}");
+            }
+            catch (NetlinkException ex)
+            {
+                throw new CniException(CniErrorCode.Internal, $"failed to create bridge \"{name}\": could not add \"{name}\": {ex.Message}");
+            }
+            bridge = host.FindLink(name) ?? throw new CniException(CniErrorCode.Internal, $"failed to create bridge \"{name}\": it vanished");
+        }
+        if (bridge.Kind != "bridge")
+            throw new CniException(CniErrorCode.Internal, $"failed to create bridge \"{name}\": \"{name}\" already exists but is not a bridge");
+        if (conf.Options.PromiscMode && !bridge.IsPromiscuous)
+            Kernel(() => host.SetPromiscuous(bridge.Index, true), $"could not set promiscuous mode on \"{name}\"");
+        // We own the routes of this interface.
+        ContainerNamespace.ApplySysctls(null, [new SysctlSetting($"net/ipv6/conf/{name}/accept_ra", "0", OnlyIfDifferent: true)]);
+        if (!bridge.IsUp)
+            Kernel(() => host.SetLinkUp(bridge.Index), $"failed to set bridge \"{name}\" up");
+        return host.GetLink(bridge.Index);
+    }
+
+    private static void DeleteBridgeIfUnused(RtNetlink host, string name)
+    {
+        Link? bridge = host.FindLink(name);
+        if (bridge is null || bridge.Kind != "bridge")
+            return;
+        if (host.ListLinks().Any(l => l.MasterIndex == bridge.Index))
+            return;
+        host.DeleteLink(bridge.Index);
+    }
+
+    /// <summary>
+    /// Creates the veth pair from the host: the host end gets a name derived from the attachment (so DEL finds it
+    /// even without <c>CNI_NETNS</c>), the peer is created directly inside the container under <c>CNI_IFNAME</c>.
+    /// </summary>
+    private static Link CreateVethPair(RtNetlink host, ContainerNamespace container, BridgeSettings conf, CniRequest request, AddTransaction tx)
+    {
+        string ifName = request.IfName;
+        int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
+        string hostName = HostVethName(conf.Network, request.ContainerId, ifName);
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                host.AddVeth(hostName, ifName, new VethOptions
+                {
+                    Mtu = mtu,
+                    PeerMtu = mtu,
+                    PeerMacAddress = conf.Mac,
+                    PeerNamespace = container.Handle,
+                });
+                break;
+            }
+            catch (NetlinkException ex) when (ex.IsExists)
+            {
+                // Either name may be taken: a host name collision gets a random name, a container one is an error.
+                if (host.FindLink(hostName) is null || attempt >= 10)
+                    throw new CniException(CniErrorCode.Internal, $"container veth name \"{ifName}\" already exists in the container (CNI_IFNAME)");
+                hostName = "veth" + Random.Shared.Next().ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (NetlinkException ex)
+            {
+                throw new CniException(CniErrorCode.Internal, $"failed to make veth pair {hostName}/{ifName}: {ex.Message}");
+            }
+        }
+        string created = hostName;
+        tx.OnRollback($"delete veth pair {created}/{ifName}", () => host.DeleteLink(created));
+
+        Link hostVeth = host.GetLink(hostName);
+        ContainerNamespace.ApplySysctls(null, [new SysctlSetting($"net/ipv6/conf/{hostName}/accept_ra", "0")]);
+        Kernel(() => host.SetLinkUp(hostVeth.Index), $"failed to set \"{hostName}\" up");
+        return hostVeth;
+    }
+
+    /// <summary>Enslaves the host end to the bridge and sets its port options: hairpin, isolation, VLANs.</summary>
+    private static void AttachToBridge(RtNetlink host, Link hostVeth, Link bridge, BridgeSettings conf)
+    {
+        Kernel(() => host.SetMaster(hostVeth.Index, bridge.Index), $"failed to connect \"{hostVeth.Name}\" to bridge {bridge.Name}");
+        Kernel(() => host.SetBridgePort(hostVeth.Index, new BridgePortOptions
+        {
+            Hairpin = conf.Options.HairpinMode,
+            Isolated = conf.Options.PortIsolation ? true : null,
+        }), $"failed to setup hairpin mode / port isolation for {hostVeth.Name}");
+        ConfigurePortVlans(host, hostVeth, conf.Options.Vlan, conf.TrunkVlans, conf.PreserveDefaultVlan);
+    }
+
+    private static void ConfigurePortVlans(RtNetlink host, Link port, int vlan, IReadOnlyList<int> trunk, bool preserveDefaultVlan)
+    {
+        if ((vlan != 0 || trunk.Count > 0) && !preserveDefaultVlan)
+        {
+            foreach (BridgeVlan existing in host.ListBridgeVlans(port.Index))
+                Kernel(() => host.DeleteBridgeVlan(port.Index, existing.VlanId), $"failed to remove default vlan on interface \"{port.Name}\"");
+        }
+        if (vlan != 0)
+            Kernel(() => host.AddBridgeVlan(port.Index, vlan, pvid: true, untagged: true), $"failed to setup vlan tag on interface \"{port.Name}\"");
+        foreach (int v in trunk)
+            Kernel(() => host.AddBridgeVlan(port.Index, v), $"failed to setup vlan tag on interface \"{port.Name}\"");
+    }
+
+    /// <summary>
+    /// Points every address at the container interface (index 2), fills in missing gateways (first address of the
+    /// subnet) when the bridge is the gateway, adds a default route per family for isDefaultGateway, and returns the
+    /// gateway addresses (with the subnet's prefix length) for the bridge.
+    /// </summary>
+    internal static List<IPPrefix> CalculateGateways(CniResult result, BridgeSettings conf)
+    {
+        var gateways = new List<IPPrefix>();
+        var defaultRouteFound = new HashSet<AddressFamily>();
+        foreach (CniIPConfig ip in result.Ips)
+        {
+            AddressFamily family = ip.Address.Family;
+            ip.Interface = 2;
+            if (ip.Gateway is null && conf.IsGateway)
+                ip.Gateway = NextAddress(ip.Address.Network.Address);
+            if (conf.Options.IsDefaultGateway && !defaultRouteFound.Contains(family))
+            {
+                IPPrefix any = new(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+                if (!result.Routes.Any(r => r.Gw is not null && r.Dst.Network == any))
+                    result.Routes.Add(new CniRoute { Dst = any, Gw = ip.Gateway });
+                defaultRouteFound.Add(family);
+            }
+            if (conf.IsGateway && ip.Gateway is not null)
+                gateways.Add(new IPPrefix(ip.Gateway, ip.Address.PrefixLength));
+        }
+        return gateways;
+    }
+
+    /// <summary>The address after <paramref name="address"/> (the conventional gateway of a subnet).</summary>
+    internal static IPAddress NextAddress(IPAddress address)
+    {
+        byte[] bytes = address.GetAddressBytes();
+        for (int i = bytes.Length - 1; i >= 0; i--)
+        {
+            if (++bytes[i] != 0)
+                break;
+        }
+        return new IPAddress(bytes);
+    }
+
+    /// <summary>Puts the gateway addresses on the bridge (or on its VLAN gateway interface) and enables forwarding.</summary>
+    private static void EnsureGateways(RtNetlink host, Link bridge, List<IPPrefix> gateways, BridgeSettings conf, CniResult result, AddTransaction tx)
+    {
+        Link target = bridge;
+        if (conf.Options.Vlan != 0 && gateways.Count > 0)
+        {
+            target = EnsureVlanGateway(host, bridge, conf, tx);
+            result.Interfaces.Add(new CniInterface { Name = target.Name, Mac = InterfaceChecks.FormatMac(target.MacAddress) });
+        }
+        foreach (IPPrefix gw in gateways)
+            EnsureAddress(host, target, gw, conf.Options.ForceAddress);
+        var forwarding = new List<SysctlSetting>();
+        if (gateways.Any(g => g.Family == AddressFamily.InterNetwork))
+            forwarding.Add(new("net/ipv4/ip_forward", "1", Optional: false, OnlyIfDifferent: true));
+        if (gateways.Any(g => g.Family == AddressFamily.InterNetworkV6))
+            forwarding.Add(new("net/ipv6/conf/all/forwarding", "1", Optional: false, OnlyIfDifferent: true));
+        try
+        {
+            ContainerNamespace.ApplySysctls(null, forwarding);
+        }
+        catch (CniException ex)
+        {
+            throw new CniException(CniErrorCode.Internal, $"failed to enable forwarding: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="gw"/> to <paramref name="link"/> unless present. Another IPv4 address (or an overlapping
+    /// IPv6 one) is an error, or is replaced with <c>forceAddress</c>.
+    /// </summary>
+    private static void EnsureAddress(RtNetlink host, Link link, IPPrefix gw, bool forceAddress)
+    {
+        foreach (Address a in host.ListAddresses(link.Index, gw.Family))
+        {
+            if (a.IPAddress.Equals(gw.Address) && a.PrefixLength == gw.PrefixLength)
+                return;
+            if (a.Family == AddressFamily.InterNetworkV6 && a.Scope == RouteScope.Link)
+                continue; // fe80::/64 never conflicts
+            var existing = new IPPrefix(a.IPAddress, a.PrefixLength);
+            if (gw.Family == AddressFamily.InterNetwork || existing.Contains(gw.Address) || gw.Contains(a.IPAddress))
+            {
+                if (!forceAddress)
+                    throw new CniException(CniErrorCode.Internal, $"failed to set bridge addr: \"{link.Name}\" already has an IP address different from {gw} (forceAddress)");
+                Kernel(() => host.DeleteAddress(link.Index, a.IPAddress, a.PrefixLength), $"could not remove IP address {existing} from \"{link.Name}\"");
+            }
+        }
+        try
+        {
+            host.AddAddress(link.Index, gw.Address, gw.PrefixLength, new AddressOptions
+            {
+                Broadcast = gw.Family == AddressFamily.InterNetwork && gw.PrefixLength < 31 ? InterfaceConfigurator.Broadcast(gw) : null,
+                Flags = gw.Family == AddressFamily.InterNetworkV6 ? AddressFlags.NoDad : AddressFlags.None,
+            });
+        }
+        catch (NetlinkException ex) when (ex.IsExists)
+        {
+            // Added concurrently by another ADD.
+        }
+        catch (NetlinkException ex)
+        {
+            throw new CniException(CniErrorCode.Internal, $"failed to set bridge addr: could not add IP address to \"{link.Name}\": {ex.Message}");
+        }
+        // Pin the bridge's MAC to itself: otherwise it follows the lowest port MAC and changes as ports come and go.
+        if (link.Kind == "bridge" && link.MacAddress is not null)
+            Kernel(() => host.SetMacAddress(link.Index, link.MacAddress), $"could not set bridge's mac on \"{link.Name}\"");
+    }
+
+    /// <summary>
+    /// The gateway interface of a VLAN: a veth pair in the host named <c>BRIDGE.VLAN</c> whose other end is an access
+    /// port of the VLAN on the bridge. Created once per bridge and VLAN, shared by every attachment.
+    /// </summary>
+    private static Link EnsureVlanGateway(RtNetlink host, Link bridge, BridgeSettings conf, AddTransaction tx)
+    {
+        string name = $"{bridge.Name}.{conf.Options.Vlan}";
+        Link? existing = host.FindLink(name);
+        if (existing is not null)
+            return existing;
+        string peer = "veth" + Random.Shared.Next().ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            host.AddVeth(name, peer, new VethOptions { Mtu = bridge.Mtu, PeerMtu = bridge.Mtu });
+        }
+        catch (NetlinkException ex) when (ex.IsExists)
+        {
+            return host.FindLink(name) ?? throw new CniException(CniErrorCode.Internal, $"failed to create vlan interface \"{name}\": {ex.Message}");
+        }
+        catch (NetlinkException ex)
+        {
+            throw new CniException(CniErrorCode.Internal, $"failed to create vlan interface \"{name}\": {ex.Message}");
+        }
+        tx.OnRollback($"delete vlan gateway {name}", () => host.DeleteLink(name));
+        Link peerLink = host.GetLink(peer);
+        Kernel(() => host.SetMaster(peerLink.Index, bridge.Index), $"failed to connect \"{peer}\" to bridge {bridge.Name}");
+        ConfigurePortVlans(host, peerLink, conf.Options.Vlan, [], conf.PreserveDefaultVlan);
+        Kernel(() => host.SetLinkUp(peerLink.Index), $"failed to set \"{peer}\" up");
+        Link gateway = host.GetLink(name);
+        Kernel(() => host.SetLinkUp(gateway.Index), $"failed to set \"{name}\" up");
+        return host.GetLink(name);
+    }
+
+    // =====================================================================================================
+    // DEL
+    // =====================================================================================================
+
+    /// <inheritdoc/>
+    public override async Task DelAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        BridgeSettings conf = BridgeSettings.Load(request);
+
+        // Release the addresses: the IPAM plugin runs while links and rules go (independent resources).
+        Task release = Task.CompletedTask;
+        if (conf.IsLayer3)
+        {
+            try
+            {
+                release = Ipam.ExecDelAsync(request, cancellationToken);
+            }
+            catch (CniException ex)
+            {
+                release = Task.FromException(ex); // e.g. the IPAM plugin is missing: still remove the links and rules
+            }
+        }
+        try
+        {
+            await RemoveAttachmentAsync(request, conf, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            try { await release.ConfigureAwait(false); } catch (Exception) { } // the first error is the one to report
+            throw;
+        }
+        await release.ConfigureAwait(false);
+    }
+
+    /// <summary>DEL without IPAM: the veth pair, the MAC spoof check and the masquerade rules of the attachment.</summary>
+    private static async Task RemoveAttachmentAsync(CniRequest request, BridgeSettings conf, CancellationToken cancellationToken)
+    {
+        // Delete the container end (which takes the host end with it). A missing namespace or interface is success.
+        bool containerEndDeleted = false;
+        HashSet<AddressFamily>? families = null;
+        using (ContainerNamespace? container = ContainerNamespace.TryOpen(request.NetNs))
+        {
+            RtNetlink? netlink = container?.TryConnect();
+            if (netlink is not null && netlink.FindLink(request.IfName) is { } link)
+            {
+                families = netlink.ListAddresses(link.Index)
+                    .Where(a => InterfaceChecks.IsGlobalUnicast(a.IPAddress)).Select(a => a.Family).ToHashSet();
+                try
+                {
+                    netlink.DeleteLink(link.Index);
+                }
+                catch (NetlinkException ex) when (!ex.IsNotFound)
+                {
+                    throw new CniException(CniErrorCode.Internal, $"failed to delete \"{request.IfName}\": {ex.Message}");
+                }
+                catch (NetlinkException)
+                {
+                    // Gone meanwhile.
+                }
+                containerEndDeleted = true;
+            }
+        }
+
+        // Without the container end (no CNI_NETNS, or the namespace is still held elsewhere), delete the host end.
+        if (!containerEndDeleted)
+            DeleteHostVeth(request, conf);
+
+        if (conf.Options.MacSpoofCheck)
+        {
+            try
+            {
+                await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken).ConfigureAwait(false);
+            }
+            catch (CniException ex)
+            {
+                request.Environment.Stderr.WriteLine(ex.Message);
+            }
+        }
+
+        // Remove the masquerade rules (both layouts: they need no addresses, so this works without CNI_NETNS too).
+        if (conf.IsLayer3 && conf.Options.IpMasq)
+            await IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, families, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the host end of this attachment: the one named in prevResult, or the one named after the attachment,
+    /// but only when it is a veth enslaved to this network's bridge.</summary>
+    private static void DeleteHostVeth(CniRequest request, BridgeSettings conf)
+    {
+        using RtNetlink host = RtNetlink.Open();
+        Link? bridge = host.FindLink(conf.BridgeName);
+        if (bridge is null)
+            return;
+        var candidates = new List<string> { HostVethName(conf.Network, request.ContainerId, request.IfName) };
+        if (request.Config.PrevResult is { } prev)
+        {
+            candidates.AddRange(prev.Interfaces
+                .Where(i => string.IsNullOrEmpty(i.Sandbox) && i.Name != conf.BridgeName && !string.IsNullOrEmpty(i.Name))
+                .Select(i => i.Name));
+        }
+        foreach (string name in candidates.Distinct())
+        {
+            Link? veth = host.FindLink(name);
+            if (veth is null || veth.Kind != "veth" || veth.MasterIndex != bridge.Index)
+                continue;
+            try
+            {
+                host.DeleteLink(veth.Index);
+            }
+            catch (NetlinkException ex) when (ex.IsNotFound)
+            {
+            }
+        }
+    }
+
+    // =====================================================================================================
+    // CHECK
+    // =====================================================================================================
+
+    /// <inheritdoc/>
+    public override async Task CheckAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        BridgeSettings conf = BridgeSettings.Load(request);
+        CniResult prev = InterfaceChecks.RequirePrevResult(request);
+        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
+        // The IPAM plugin checks its reservation while we check the links (both read-only and independent).
+        Task ipamCheck = Task.CompletedTask;
+        if (conf.IsLayer3)
+        {
+            try
+            {
+                ipamCheck = Ipam.ExecCheckAsync(request, cancellationToken);
+            }
+            catch (CniException ex)
+            {
+                ipamCheck = Task.FromException(ex);
+            }
+        }
+        try
+        {
+            CheckLinks(request, conf, prev, container);
+        }
+        catch
+        {
+            try { await ipamCheck.ConfigureAwait(false); } catch (Exception) { } // report the drift found here
+            throw;
+        }
+        await ipamCheck.ConfigureAwait(false);
+    }
+
+    private static void CheckLinks(CniRequest request, BridgeSettings conf, CniResult prev, ContainerNamespace container)
+    {
+        using RtNetlink host = RtNetlink.Open();
+
+        int bridgeIndexInResult = InterfaceChecks.FindInterface(prev, conf.BridgeName, null);
+        int containerIndexInResult = InterfaceChecks.FindInterface(prev, request.IfName, request.NetNs);
+        if (bridgeIndexInResult < 0)
+            throw new CniException(CniErrorCode.Internal, $"CNI created bridge {conf.BridgeName} in host namespace was not found in prevResult");
+        if (containerIndexInResult < 0)
+            throw new CniException(CniErrorCode.Internal, $"Sandbox in prevResult doesn't match configured netns: no interface {request.IfName} in sandbox {request.NetNs}");
+
+        // The bridge.
+        CniInterface brExpected = prev.Interfaces[bridgeIndexInResult];
+        Link bridge = host.FindLink(conf.BridgeName) ?? throw new CniException(CniErrorCode.Internal, $"CNI created bridge {conf.BridgeName} in host namespace was not found");
+        if (bridge.Kind != "bridge")
+            throw new CniException(CniErrorCode.Internal, $"Interface {bridge.Name} does not have link type of bridge");
+        InterfaceChecks.ValidateMac("Bridge interface", brExpected.Mac, bridge);
+        if (bridge.IsPromiscuous != conf.Options.PromiscMode)
+            throw new CniException(CniErrorCode.Internal, $"Bridge interface {bridge.Name} configured Promisc Mode {conf.Options.PromiscMode} doesn't match current state: {bridge.IsPromiscuous}");
+
+        // The container end.
+        CniInterface contExpected = prev.Interfaces[containerIndexInResult];
+        Link contLink = container.Netlink.FindLink(request.IfName) ?? throw new CniException(CniErrorCode.Internal, $"CNI created interface in container {request.IfName} not found");
+        if (contLink.Kind != "veth")
+            throw new CniException(CniErrorCode.Internal, $"Error: Container interface {contLink.Name} not of type veth");
+        InterfaceChecks.ValidateMac("Interface", contExpected.Mac, contLink);
+
+        // The host end: a veth in prevResult whose peer is the container end and whose master is the bridge.
+        bool vethFound = false;
+        for (int i = 0; i < prev.Interfaces.Count && !vethFound; i++)
+        {
+            if (i == bridgeIndexInResult || i == containerIndexInResult || !string.IsNullOrEmpty(prev.Interfaces[i].Sandbox))
+                continue;
+            Link? veth = host.FindLink(prev.Interfaces[i].Name);
+            if (veth is null || veth.Kind != "veth")
+                continue;
+            if (veth.Index != contLink.ParentIndex || veth.ParentIndex != contLink.Index)
+                continue;
+            if (veth.MasterIndex != bridge.Index)
+                throw new CniException(CniErrorCode.Internal, $"CNI veth {veth.Name} is not attached to bridge {bridge.Name}");
+            InterfaceChecks.ValidateMac("Interface", prev.Interfaces[i].Mac, veth);
+            vethFound = true;
+        }
+        if (!vethFound)
+            throw new CniException(CniErrorCode.Internal, $"CNI veth created for bridge {conf.BridgeName} was not found");
+
+        // Addresses and routes in the container.
+        InterfaceChecks.ValidateAddresses(container.Netlink, request.IfName, prev, containerIndexInResult);
+        InterfaceChecks.ValidateRoutes(container.Netlink, prev.Routes);
+    }
+
+    // =====================================================================================================
+    // GC and STATUS
+    // =====================================================================================================
+
+    /// <inheritdoc/>
+    public override async Task GcAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        BridgeSettings conf = BridgeSettings.Load(request);
+        if (conf.IsLayer3)
+            await Ipam.ExecGcAsync(request, cancellationToken).ConfigureAwait(false);
+        IEnumerable<Attachment> valid = (conf.Options.ValidAttachments ?? []).Select(a => new Attachment(a.ContainerId, a.IfName));
+        await IpMasquerade.GcAsync(conf.Network, valid, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public override async Task StatusAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        BridgeSettings conf = BridgeSettings.Load(request);
+        if (conf.IsLayer3)
+            await Ipam.ExecStatusAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    // =====================================================================================================
+    // Helpers
+    // =====================================================================================================
+
+    /// <summary>The host-side veth name of an attachment: <c>veth</c> + 8 hex digits of SHA-512(network, container, ifname).</summary>
+    public static string HostVethName(string network, string containerId, string ifName) =>
+        "veth" + ManagedSha512.HexOf($"{network}\0{containerId}\0{ifName}")[..8];
+
+    /// <summary>Phase timings on stderr when <c>CNI_BRIDGE_TRACE=1</c> (for profiling; stdout stays the result).</summary>
+    private sealed class Trace(CniRequest request)
+    {
+        private readonly bool _on = request.Environment.GetVariable("CNI_BRIDGE_TRACE") == "1";
+        private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        public void Mark(string phase)
+        {
+            if (_on)
+                request.Environment.Stderr.WriteLine($"bridge trace: {System.Diagnostics.Stopwatch.GetElapsedTime(_start).TotalMilliseconds,8:0.00} ms {phase}");
+        }
+    }
+
+    private static string SpoofCheckId(CniRequest request) => request.ContainerId + "-" + request.IfName;
+
+    private static void Kernel(Action action, string what)
+    {
+        try
+        {
+            action();
+        }
+        catch (NetlinkException ex)
+        {
+            throw new CniException(CniErrorCode.Internal, $"{what}: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+namespace Cni.Plugins.Common;
+
+/// <summary>
+/// An ADD as a transaction: every step that changes the kernel or an IPAM store registers its undo right after it
+/// succeeds; <see cref="Commit"/> at the end keeps everything, and disposing an uncommitted transaction (any failure)
+/// runs the undos in reverse order, best effort, logging undo failures to stderr without hiding the original error.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var tx = new AddTransaction(request.Environment.Stderr);
+/// CniResult ipam = await Ipam.ExecAddAsync(request, ct);
+/// tx.OnRollback("release addresses", () => Ipam.ExecDelAsync(request, CancellationToken.None));
+/// nl.AddVeth(...);
+/// tx.OnRollback("delete veth", () => nl.DeleteLink(name));
+/// ...
+/// tx.Commit();
+/// </code>
+/// </example>
+public sealed class AddTransaction : IAsyncDisposable
+{
+    private readonly List<(string Description, Func<Task> Undo)> _undos = [];
+    private readonly TextWriter? _log;
+    private bool _committed;
+
+    /// <summary>Creates an empty transaction; undo failures are written to <paramref name="log"/> (typically stderr).</summary>
+    public AddTransaction(TextWriter? log = null) => _log = log;
+
+    /// <summary>The number of undo steps registered so far.</summary>
+    public int Count => _undos.Count;
+
+    /// <summary>True once <see cref="Commit"/> was called.</summary>
+    public bool IsCommitted => _committed;
+
+    /// <summary>Registers a synchronous undo for a change that just succeeded.</summary>
+    public void OnRollback(string description, Action undo)
+    {
+        ArgumentNullException.ThrowIfNull(undo);
+        _undos.Add((description, () => { undo(); return Task.CompletedTask; }));
+    }
+
+    /// <summary>Registers an asynchronous undo (e.g. an IPAM DEL) for a change that just succeeded.</summary>
+    public void OnRollback(string description, Func<Task> undo)
+    {
+        ArgumentNullException.ThrowIfNull(undo);
+        _undos.Add((description, undo));
+    }
+
+    /// <summary>Keeps every change: the undos are dropped.</summary>
+    public void Commit()
+    {
+        _committed = true;
+        _undos.Clear();
+    }
+
+    /// <summary>Runs every registered undo in reverse order now; each failure is logged and the next undo still runs.</summary>
+    public async Task RollbackAsync()
+    {
+        for (int i = _undos.Count - 1; i >= 0; i--)
+        {
+            (string description, Func<Task> undo) = _undos[i];
+            try
+            {
+                await undo().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _log?.WriteLine($"rollback: {description} failed: {ex.Message}");
+            }
+        }
+        _undos.Clear();
+    }
+
+    /// <summary>Rolls back unless committed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_committed)
+            await RollbackAsync().ConfigureAwait(false);
+    }
+}

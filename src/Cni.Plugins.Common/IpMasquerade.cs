@@ -1,0 +1,337 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using Cni.Spec;
+
+namespace Cni.Plugins.Common;
+
+/// <summary>Which netfilter front end masquerade rules are written with.</summary>
+public enum MasqueradeBackend
+{
+    /// <summary>The <c>inet cni_plugins_masquerade</c> table, one rule per address (the reference's nftables layout).</summary>
+    Nftables,
+
+    /// <summary>A <c>CNI-&lt;hash&gt;</c> chain in the nat table jumped to from POSTROUTING (the reference's iptables layout).</summary>
+    Iptables,
+}
+
+/// <summary>One attachment a GC must keep (<c>cni.dev/valid-attachments</c>).</summary>
+/// <param name="ContainerId">The container id.</param>
+/// <param name="IfName">The interface name.</param>
+public readonly record struct Attachment(string ContainerId, string IfName);
+
+/// <summary>
+/// Masquerade (source NAT) for container addresses leaving their subnet, except multicast, in the reference's
+/// layouts so that either implementation can remove the other's rules. nftables changes are one atomic
+/// <c>nft -f -</c> script; iptables rules go through the <c>iptables</c>/<c>ip6tables</c> binaries as the reference does.
+/// </summary>
+public static partial class IpMasquerade
+{
+    /// <summary>The reference's nftables table (family inet).</summary>
+    public const string TableName = "cni_plugins_masquerade";
+
+    /// <summary>The chain holding one rule per masqueraded address.</summary>
+    public const string ChainName = "masq_checks";
+
+    /// <summary>Parses <c>ipMasqBackend</c>: null means the default (<see cref="DefaultBackend"/>).</summary>
+    public static MasqueradeBackend ParseBackend(string? text) => text switch
+    {
+        null or "" => DefaultBackend(),
+        "nftables" => MasqueradeBackend.Nftables,
+        "iptables" => MasqueradeBackend.Iptables,
+        _ => throw new CniException(CniErrorCode.InvalidNetworkConfig, $"unknown ipmasq backend \"{text}\" (ipMasqBackend): use \"nftables\" or \"iptables\""),
+    };
+
+    /// <summary>nftables when the <c>nft</c> tool is installed, iptables otherwise.</summary>
+    public static MasqueradeBackend DefaultBackend() => ExternalCommand.Find("nft") is not null ? MasqueradeBackend.Nftables : MasqueradeBackend.Iptables;
+
+    /// <summary>Masquerades traffic from each address of <paramref name="addresses"/> to anything outside its subnet.</summary>
+    public static Task SetupAsync(MasqueradeBackend backend, IReadOnlyCollection<IPPrefix> addresses, string network, string ifName, string containerId, CancellationToken ct = default) =>
+        backend == MasqueradeBackend.Nftables
+            ? SetupNftablesAsync(addresses, network, ifName, containerId, ct)
+            : SetupIptablesAsync(addresses, network, containerId, ct);
+
+    /// <summary>
+    /// Removes the rules of one attachment from both backends (it may have been added by another version or
+    /// configuration). Needs no addresses, so it works when the container namespace is gone. One <c>nft list ruleset</c>
+    /// finds the nftables rules and, when iptables is the nf_tables flavour, tells whether the attachment has iptables
+    /// rules at all; the iptables tools run only when it does (or when iptables is the legacy flavour, for the families
+    /// in <paramref name="families"/> when known). Missing rules are success.
+    /// </summary>
+    public static async Task TeardownAsync(string network, string ifName, string containerId, IReadOnlyCollection<AddressFamily>? families = null, CancellationToken ct = default)
+    {
+        string chain = NetfilterNames.ChainName(network, containerId);
+        string hash = NetfilterNames.InstanceHash(network, ifName, containerId);
+        var work = new List<Task>();
+        bool iptablesViaNft = IptablesUsesNftables();
+        NftRuleset? ruleset = null;
+        if (ExternalCommand.Find("nft") is not null)
+        {
+            ruleset = await ListRulesetAsync(ct).ConfigureAwait(false);
+            long[] handles = ruleset.MasqueradeRules.Where(r => r.Comment.StartsWith(hash, StringComparison.Ordinal)).Select(r => r.Handle).ToArray();
+            work.Add(DeleteNftablesHandlesAsync(handles, ct));
+        }
+        foreach ((string tool, AddressFamily family, string table) in new[] { ("iptables", AddressFamily.InterNetwork, "ip nat"), ("ip6tables", AddressFamily.InterNetworkV6, "ip6 nat") })
+        {
+            if (ExternalCommand.Find(tool) is null)
+                continue;
+            bool needed = iptablesViaNft && ruleset is not null
+                ? ruleset.Mentions(table, chain)
+                : families is null || families.Contains(family);
+            if (needed)
+                work.Add(TeardownIptablesAsync(tool, network, containerId, ct));
+        }
+        try
+        {
+            await Task.WhenAll(work).ConfigureAwait(false);
+        }
+        catch (CniException)
+        {
+            string[] errors = work.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).Select(e => e.Message).ToArray();
+            throw new CniException(CniErrorCode.Internal, "failed to remove masquerade rules: " + string.Join("; ", errors));
+        }
+    }
+
+    /// <summary>True when <c>iptables</c> is the nf_tables flavour (its rules then show in <c>nft list ruleset</c>).</summary>
+    internal static bool IptablesUsesNftables()
+    {
+        string? path = ExternalCommand.Find("iptables");
+        if (path is null)
+            return false;
+        try
+        {
+            FileSystemInfo? target = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true);
+            string name = Path.GetFileName(target?.FullName ?? path);
+            return name.Contains("nft", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<NftRuleset> ListRulesetAsync(CancellationToken ct)
+    {
+        string nft = ExternalCommand.Find("nft")!;
+        CommandOutput output = await ExternalCommand.RunAsync(nft, ["-a", "list", "ruleset"], null, ct).ConfigureAwait(false);
+        if (!output.Succeeded)
+            throw new CniException(CniErrorCode.Internal, $"nft list ruleset failed: {output.Stderr.Trim()}");
+        return NftRuleset.Parse(output.Stdout);
+    }
+
+    /// <summary>Removes the nftables rules of <paramref name="network"/> whose attachment is not in <paramref name="valid"/>
+    /// (the iptables layout carries no network marker, so, as in the reference, it is not collected).</summary>
+    public static async Task GcAsync(string network, IEnumerable<Attachment> valid, CancellationToken ct = default)
+    {
+        if (ExternalCommand.Find("nft") is null)
+            return;
+        var keep = new HashSet<string>(valid.Select(a => InstanceCommentFor(network, a)), StringComparer.Ordinal);
+        string prefix = NetfilterNames.NetworkHash(network);
+        List<(string Comment, long Handle)> rules = await ListNftablesRulesAsync(ct).ConfigureAwait(false);
+        long[] stale = rules.Where(r => r.Comment.StartsWith(prefix, StringComparison.Ordinal) && !keep.Contains(r.Comment)).Select(r => r.Handle).ToArray();
+        await DeleteNftablesHandlesAsync(stale, ct).ConfigureAwait(false);
+    }
+
+    private static string InstanceCommentFor(string network, Attachment a) => NetfilterNames.InstanceComment(network, a.IfName, a.ContainerId);
+
+    /// <summary>The <c>nft -f</c> script that installs the rules of one attachment and removes its stale ones (pure, for tests).</summary>
+    public static string NftablesSetupScript(IEnumerable<IPPrefix> addresses, string network, string ifName, string containerId, IEnumerable<long> staleHandles)
+    {
+        string t = "inet " + TableName;
+        var s = new StringBuilder();
+        s.Append("add table ").Append(t).Append(" { comment \"Masquerading for plugins from github.com/containernetworking/plugins\" ; }\n");
+        s.Append("add chain ").Append(t).Append(' ').Append(ChainName).Append(" { comment \"Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet\" ; }\n");
+        s.Append("add chain ").Append(t).Append(" postrouting { type nat hook postrouting priority 100 ; }\n");
+        s.Append("flush chain ").Append(t).Append(" postrouting\n");
+        s.Append("add rule ").Append(t).Append(" postrouting ip daddr == 224.0.0.0/4  return\n");
+        s.Append("add rule ").Append(t).Append(" postrouting ip6 daddr == ff00::/8  return\n");
+        s.Append("add rule ").Append(t).Append(" postrouting goto ").Append(ChainName).Append('\n');
+        foreach (long handle in staleHandles)
+            s.Append("delete rule ").Append(t).Append(' ').Append(ChainName).Append(" handle ").Append(handle.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        string comment = NetfilterNames.InstanceComment(network, ifName, containerId);
+        foreach (IPPrefix a in addresses)
+        {
+            string ip = a.Family == AddressFamily.InterNetwork ? "ip" : "ip6";
+            s.Append("add rule ").Append(t).Append(' ').Append(ChainName).Append(' ')
+             .Append(ip).Append(" saddr == ").Append(a.Address).Append(' ')
+             .Append(ip).Append(" daddr != ").Append(a.Network).Append(" masquerade comment \"").Append(comment).Append("\"\n");
+        }
+        return s.ToString();
+    }
+
+    private static async Task SetupNftablesAsync(IReadOnlyCollection<IPPrefix> addresses, string network, string ifName, string containerId, CancellationToken ct)
+    {
+        // Fast path: once the table and its chains exist, only the attachment's rules are added (re-declaring existing
+        // tables and chains makes the kernel commit an order of magnitude slower). When they are missing, the full
+        // script creates them, atomically. No listing first: rules an earlier ADD of the same attachment left (ADD
+        // without DEL) carry the same comment, and DEL and GC remove every rule with it.
+        string rulesOnly = NftablesRulesScript(addresses, network, ifName, containerId);
+        CommandOutput fast = await RunNftAsync(rulesOnly, ct).ConfigureAwait(false);
+        if (fast.Succeeded)
+            return;
+        if (!fast.Stderr.Contains("No such file or directory", StringComparison.Ordinal))
+            throw new CniException(CniErrorCode.Internal, $"nft failed: {fast.Stderr.Trim()}", rulesOnly);
+        await NftAsync(NftablesSetupScript(addresses, network, ifName, containerId, []), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The <c>nft -f</c> script adding only the attachment's rules to an existing <c>masq_checks</c> chain (pure, for tests).</summary>
+    public static string NftablesRulesScript(IEnumerable<IPPrefix> addresses, string network, string ifName, string containerId)
+    {
+        string full = NftablesSetupScript(addresses, network, ifName, containerId, []);
+        string prefix = "add rule inet " + TableName + " " + ChainName + " ";
+        return string.Concat(full.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => l + "\n"));
+    }
+
+    private static async Task DeleteNftablesHandlesAsync(long[] handles, CancellationToken ct)
+    {
+        if (handles.Length == 0)
+            return;
+        var s = new StringBuilder();
+        foreach (long h in handles)
+            s.Append("delete rule inet ").Append(TableName).Append(' ').Append(ChainName).Append(" handle ").Append(h.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        await NftAsync(s.ToString(), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The rules of <c>masq_checks</c> with their comments and handles; empty when the table does not exist.</summary>
+    internal static async Task<List<(string Comment, long Handle)>> ListNftablesRulesAsync(CancellationToken ct)
+    {
+        string nft = ExternalCommand.Find("nft") ?? throw new CniException(CniErrorCode.Internal, "nft not found: install nftables or use ipMasqBackend \"iptables\"");
+        CommandOutput output = await ExternalCommand.RunAsync(nft, ["-a", "list", "chain", "inet", TableName, ChainName], null, ct).ConfigureAwait(false);
+        if (!output.Succeeded)
+        {
+            if (output.Stderr.Contains("No such file or directory", StringComparison.Ordinal))
+                return [];
+            throw new CniException(CniErrorCode.Internal, $"nft list chain inet {TableName} {ChainName} failed: {output.Stderr.Trim()}");
+        }
+        return ParseNftRules(output.Stdout);
+    }
+
+    /// <summary>Reads <c>comment "…" # handle N</c> pairs from <c>nft -a list</c> output (pure, for tests).</summary>
+    public static List<(string Comment, long Handle)> ParseNftRules(string listing)
+    {
+        var rules = new List<(string, long)>();
+        foreach (Match m in NftRuleWithComment().Matches(listing))
+            rules.Add((m.Groups[1].Value, long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)));
+        return rules;
+    }
+
+    [GeneratedRegex("comment \"([^\"]*)\" # handle ([0-9]+)")]
+    private static partial Regex NftRuleWithComment();
+
+    private static Task<CommandOutput> RunNftAsync(string script, CancellationToken ct)
+    {
+        string nft = ExternalCommand.Find("nft") ?? throw new CniException(CniErrorCode.Internal, "nft not found: install nftables or use ipMasqBackend \"iptables\"");
+        return ExternalCommand.RunAsync(nft, ["-f", "-"], script, ct);
+    }
+
+    internal static async Task NftAsync(string script, CancellationToken ct)
+    {
+        CommandOutput output = await RunNftAsync(script, ct).ConfigureAwait(false);
+        if (!output.Succeeded)
+            throw new CniException(CniErrorCode.Internal, $"nft failed: {output.Stderr.Trim()}", script);
+    }
+
+    // ---------------------------------------------------------------- iptables
+
+    private static async Task SetupIptablesAsync(IReadOnlyCollection<IPPrefix> addresses, string network, string containerId, CancellationToken ct)
+    {
+        string chain = NetfilterNames.ChainName(network, containerId);
+        string comment = NetfilterNames.IptablesComment(network, containerId);
+        foreach (IPPrefix a in addresses)
+        {
+            bool v6 = a.Family == AddressFamily.InterNetworkV6;
+            string tool = ExternalCommand.Find(v6 ? "ip6tables" : "iptables")
+                ?? throw new CniException(CniErrorCode.Internal, $"failed to locate {(v6 ? "ip6tables" : "iptables")}: install iptables or use ipMasqBackend \"nftables\"");
+            string multicast = v6 ? "ff00::/8" : "224.0.0.0/4";
+            CommandOutput created = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-N", chain], null, ct).ConfigureAwait(false);
+            if (!created.Succeeded && !created.Stderr.Contains("exists", StringComparison.OrdinalIgnoreCase))
+                throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -N {chain} failed: {created.Stderr.Trim()}");
+            await AppendUniqueAsync(tool, chain, ["-d", a.ToString(), "-j", "ACCEPT", "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
+            await AppendUniqueAsync(tool, chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
+            await AppendUniqueAsync(tool, "POSTROUTING", ["-s", a.Address.ToString(), "-j", chain, "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task AppendUniqueAsync(string tool, string chain, string[] rule, CancellationToken ct)
+    {
+        CommandOutput check = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-C", chain, .. rule], null, ct).ConfigureAwait(false);
+        if (check.Succeeded)
+            return;
+        CommandOutput add = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-A", chain, .. rule], null, ct).ConfigureAwait(false);
+        if (!add.Succeeded)
+            throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -A {chain} failed: {add.Stderr.Trim()}");
+    }
+
+    private static async Task TeardownIptablesAsync(string tool, string network, string containerId, CancellationToken ct)
+    {
+        string chain = NetfilterNames.ChainName(network, containerId);
+        CommandOutput listing = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-S"], null, ct).ConfigureAwait(false);
+        if (!listing.Succeeded)
+            return; // no nat table for this family (e.g. IPv6 disabled): nothing of ours can be there
+        string[] lines = listing.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        bool chainExists = lines.Any(l => l == "-N " + chain);
+        // POSTROUTING rules jumping to our chain, deleted by their specification (positions shift under concurrent changes).
+        string comment = NetfilterNames.IptablesComment(network, containerId);
+        foreach (string line in lines)
+        {
+            if (!line.StartsWith("-A POSTROUTING ", StringComparison.Ordinal) || !(line.EndsWith(" -j " + chain, StringComparison.Ordinal) || line.Contains(" -j " + chain + " ", StringComparison.Ordinal)))
+                continue;
+            string[] tokens = line.Split(' ');
+            int s = Array.IndexOf(tokens, "-s");
+            string[] rule = s >= 0 && s + 1 < tokens.Length
+                ? ["-s", tokens[s + 1], "-j", chain, "-m", "comment", "--comment", comment]
+                : ["-j", chain, "-m", "comment", "--comment", comment];
+            CommandOutput del = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-D", "POSTROUTING", .. rule], null, ct).ConfigureAwait(false);
+            if (!del.Succeeded && !del.Stderr.Contains("does a matching rule exist", StringComparison.OrdinalIgnoreCase) && !del.Stderr.Contains("Bad rule", StringComparison.OrdinalIgnoreCase))
+                throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -D POSTROUTING {string.Join(' ', rule)} failed: {del.Stderr.Trim()}");
+        }
+        if (!chainExists)
+            return;
+        await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-F", chain], null, ct).ConfigureAwait(false);
+        CommandOutput x = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-X", chain], null, ct).ConfigureAwait(false);
+        if (!x.Succeeded && !x.Stderr.Contains("No chain", StringComparison.OrdinalIgnoreCase) && !x.Stderr.Contains("does not exist", StringComparison.OrdinalIgnoreCase))
+            throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -X {chain} failed: {x.Stderr.Trim()}");
+    }
+}
+
+/// <summary>What the masquerade code needs from <c>nft -a list ruleset</c>: the rules of <c>masq_checks</c> and the text of each table.</summary>
+public sealed class NftRuleset
+{
+    private readonly Dictionary<string, StringBuilder> _tables = new(StringComparer.Ordinal);
+
+    /// <summary>The rules of <c>inet cni_plugins_masquerade masq_checks</c> with their comments and handles.</summary>
+    public List<(string Comment, long Handle)> MasqueradeRules { get; } = [];
+
+    /// <summary>True when table <paramref name="table"/> (e.g. <c>ip nat</c>) mentions <paramref name="word"/> (a chain name).</summary>
+    public bool Mentions(string table, string word) =>
+        _tables.TryGetValue(table, out StringBuilder? text) && text.ToString().Contains(word, StringComparison.Ordinal);
+
+    /// <summary>Parses the listing (pure, for tests).</summary>
+    public static NftRuleset Parse(string listing)
+    {
+        var result = new NftRuleset();
+        string? table = null, chain = null;
+        foreach (string raw in listing.Split('\n'))
+        {
+            string line = raw.Trim();
+            if (line.StartsWith("table ", StringComparison.Ordinal))
+            {
+                string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                table = parts.Length >= 3 ? parts[1] + " " + parts[2] : null;
+                chain = null;
+                if (table is not null && !result._tables.ContainsKey(table))
+                    result._tables[table] = new StringBuilder();
+                continue;
+            }
+            if (line.StartsWith("chain ", StringComparison.Ordinal))
+                chain = line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            if (table is null)
+                continue;
+            result._tables[table].Append(line).Append('\n');
+            if (table == "inet " + IpMasquerade.TableName && chain == IpMasquerade.ChainName)
+                result.MasqueradeRules.AddRange(IpMasquerade.ParseNftRules(line));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,286 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Cni.Plugins.Common;
+using Cni.Spec;
+
+namespace Cni.Plugins.Common.Tests;
+
+public class AddTransactionTests
+{
+    [Test]
+    public async Task DisposeWithoutCommitRunsUndosInReverse()
+    {
+        var order = new List<string>();
+        await using (var tx = new AddTransaction())
+        {
+            tx.OnRollback("a", () => order.Add("a"));
+            tx.OnRollback("b", () => { order.Add("b"); return Task.CompletedTask; });
+            tx.OnRollback("c", () => order.Add("c"));
+        }
+        Assert.That(order, Is.EqualTo(new[] { "c", "b", "a" }));
+    }
+
+    [Test]
+    public async Task CommitKeepsEverything()
+    {
+        var order = new List<string>();
+        await using (var tx = new AddTransaction())
+        {
+            tx.OnRollback("a", () => order.Add("a"));
+            tx.Commit();
+            Assert.That(tx.IsCommitted, Is.True);
+        }
+        Assert.That(order, Is.Empty);
+    }
+
+    [Test]
+    public async Task AFailingUndoIsLoggedAndTheOthersStillRun()
+    {
+        var order = new List<string>();
+        var log = new StringWriter();
+        await using (var tx = new AddTransaction(log))
+        {
+            tx.OnRollback("first", () => order.Add("first"));
+            tx.OnRollback("broken", () => throw new InvalidOperationException("boom"));
+            tx.OnRollback("last", () => order.Add("last"));
+        }
+        Assert.That(order, Is.EqualTo(new[] { "last", "first" }));
+        Assert.That(log.ToString(), Does.Contain("broken").And.Contain("boom"));
+    }
+
+    [Test]
+    public async Task TheOriginalExceptionSurvivesTheRollback()
+    {
+        bool undone = false;
+        async Task Add()
+        {
+            await using var tx = new AddTransaction();
+            tx.OnRollback("undo", () => undone = true);
+            throw new CniException(CniErrorCode.Internal, "ipam failed");
+        }
+        CniException? ex = Assert.ThrowsAsync<CniException>(Add);
+        Assert.That(ex!.Message, Is.EqualTo("ipam failed"));
+        Assert.That(undone, Is.True);
+    }
+}
+
+public class NetfilterNamesTests
+{
+    [Test]
+    public void ChainNamesMatchTheReference()
+    {
+        // Vectors from the reference's pkg/utils tests.
+        Assert.That(NetfilterNames.ChainName("test", "1234"), Is.EqualTo("CNI-2bbe0c48b91a7d1b8a6753a8"));
+        Assert.That(NetfilterNames.ChainName("testalongnamethatdoesnotmakesense", "1234"), Is.EqualTo("CNI-374f33fe84ab0ed84dcdebe3"));
+        Assert.That(NetfilterNames.HashWithPrefix(28, "CNI-PREFIX-", "test1234"), Is.EqualTo("CNI-PREFIX-2bbe0c48b91a7d1b8"));
+    }
+
+    [Test]
+    public void CommentsAndHashes()
+    {
+        Assert.That(NetfilterNames.IptablesComment("net", "abc"), Is.EqualTo("name: \"net\" id: \"abc\""));
+        string comment = NetfilterNames.InstanceComment("net", "eth0", "abc");
+        Assert.That(comment, Does.StartWith(NetfilterNames.InstanceHash("net", "eth0", "abc") + ", net: net, if: eth0, id: abc"));
+        Assert.That(NetfilterNames.InstanceHash("net", "eth0", "abc"), Does.Match("^[0-9a-f]{16}-[0-9a-f]{16}$"));
+        Assert.That(NetfilterNames.InstanceComment("n", "eth0", new string('x', 200)), Has.Length.EqualTo(128));
+    }
+
+    [TestCase("")]
+    [TestCase("abc")]
+    [TestCase("The quick brown fox jumps over the lazy dog, twice: The quick brown fox jumps over the lazy dog. And a bit more text to cross 128 bytes of input.")]
+    public void ManagedSha512MatchesTheFramework(string text)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        Assert.That(ManagedSha512.Hash(bytes), Is.EqualTo(SHA512.HashData(bytes)));
+    }
+
+    [Test]
+    public void ManagedSha512AtEveryPaddingBoundary()
+    {
+        for (int n = 100; n < 300; n++)
+        {
+            byte[] bytes = Enumerable.Range(0, n).Select(i => (byte)i).ToArray();
+            Assert.That(ManagedSha512.Hash(bytes), Is.EqualTo(SHA512.HashData(bytes)), $"length {n}");
+        }
+    }
+}
+
+public class IpMasqueradeTests
+{
+    [Test]
+    public void NftablesScriptHasTheReferenceLayout()
+    {
+        string script = IpMasquerade.NftablesSetupScript([IPPrefix.Parse("10.1.2.3/24"), IPPrefix.Parse("fd00::5/64")], "net", "eth0", "abc", [7]);
+        string comment = NetfilterNames.InstanceComment("net", "eth0", "abc");
+        Assert.That(script, Does.Contain("add chain inet cni_plugins_masquerade postrouting { type nat hook postrouting priority 100 ; }\n"));
+        Assert.That(script, Does.Contain("flush chain inet cni_plugins_masquerade postrouting\n"));
+        Assert.That(script, Does.Contain("add rule inet cni_plugins_masquerade postrouting goto masq_checks\n"));
+        Assert.That(script, Does.Contain("delete rule inet cni_plugins_masquerade masq_checks handle 7\n"));
+        Assert.That(script, Does.Contain($"add rule inet cni_plugins_masquerade masq_checks ip saddr == 10.1.2.3 ip daddr != 10.1.2.0/24 masquerade comment \"{comment}\"\n"));
+        Assert.That(script, Does.Contain($"add rule inet cni_plugins_masquerade masq_checks ip6 saddr == fd00::5 ip6 daddr != fd00::/64 masquerade comment \"{comment}\"\n"));
+        Assert.That(script.IndexOf("delete rule", StringComparison.Ordinal), Is.LessThan(script.IndexOf("ip saddr", StringComparison.Ordinal)), "stale rules go before the new ones");
+    }
+
+    [Test]
+    public void FastPathScriptHasOnlyTheAttachmentsRules()
+    {
+        string script = IpMasquerade.NftablesRulesScript([IPPrefix.Parse("10.1.2.3/24")], "net", "eth0", "abc");
+        string comment = NetfilterNames.InstanceComment("net", "eth0", "abc");
+        Assert.That(script, Is.EqualTo($"add rule inet cni_plugins_masquerade masq_checks ip saddr == 10.1.2.3 ip daddr != 10.1.2.0/24 masquerade comment \"{comment}\"\n"));
+    }
+
+    [Test]
+    public void ParsesRuleHandlesFromNftListing()
+    {
+        const string listing = """
+            table inet cni_plugins_masquerade {
+            	chain masq_checks { # handle 2
+            		comment "x"
+            		ip saddr 10.1.2.3 ip daddr != 10.1.2.0/24 masquerade comment "aaaa-bbbb, net: n, if: eth0, id: c1" # handle 9
+            		ip saddr 10.1.2.4 ip daddr != 10.1.2.0/24 masquerade comment "aaaa-cccc, net: n, if: eth0, id: c2" # handle 12
+            	}
+            }
+            """;
+        List<(string Comment, long Handle)> rules = IpMasquerade.ParseNftRules(listing);
+        Assert.That(rules, Has.Count.EqualTo(2));
+        Assert.That(rules[0], Is.EqualTo(("aaaa-bbbb, net: n, if: eth0, id: c1", 9L)));
+        Assert.That(rules[1].Handle, Is.EqualTo(12));
+    }
+
+    [Test]
+    public void RulesetParsingIsScopedToTheMasqueradeChain()
+    {
+        const string listing = """
+            table ip nat { # handle 1
+            	chain POSTROUTING { # handle 1
+            		type nat hook postrouting priority srcnat; policy accept;
+            		ip saddr 10.1.2.3 counter packets 0 bytes 0 jump CNI-2bbe0c48b91a7d1b8a6753a8 # handle 5
+            	}
+            	chain CNI-2bbe0c48b91a7d1b8a6753a8 { # handle 4
+            		ip daddr 10.1.2.0/24 counter accept comment "other" # handle 6
+            	}
+            }
+            table inet cni_plugins_masquerade { # handle 9
+            	chain masq_checks { # handle 1
+            		ip saddr 10.1.2.3 ip daddr != 10.1.2.0/24 masquerade comment "aaaa-bbbb, net: n" # handle 3
+            	}
+            	chain postrouting { # handle 2
+            		goto masq_checks comment "not ours" # handle 4
+            	}
+            }
+            """;
+        NftRuleset r = NftRuleset.Parse(listing);
+        Assert.That(r.MasqueradeRules, Is.EqualTo(new[] { ("aaaa-bbbb, net: n", 3L) }));
+        Assert.That(r.Mentions("ip nat", "CNI-2bbe0c48b91a7d1b8a6753a8"), Is.True);
+        Assert.That(r.Mentions("ip6 nat", "CNI-2bbe0c48b91a7d1b8a6753a8"), Is.False);
+        Assert.That(r.Mentions("ip nat", "CNI-000000000000000000000000"), Is.False);
+    }
+
+    [Test]
+    public void BackendNames()
+    {
+        Assert.That(IpMasquerade.ParseBackend("iptables"), Is.EqualTo(MasqueradeBackend.Iptables));
+        Assert.That(IpMasquerade.ParseBackend("nftables"), Is.EqualTo(MasqueradeBackend.Nftables));
+        CniException? ex = Assert.Throws<CniException>(() => IpMasquerade.ParseBackend("pf"));
+        Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.InvalidNetworkConfig));
+        Assert.That(ex.Message, Does.Contain("ipMasqBackend"));
+    }
+
+    [Test]
+    public void MacSpoofCheckScript()
+    {
+        string script = MacSpoofCheck.SetupScript("veth1234", "0A:58:0A:00:00:02", "c1-eth0");
+        Assert.That(script, Does.Contain("add chain bridge nat PREROUTING { type filter hook prerouting priority -300 ; policy accept ; }"));
+        Assert.That(script, Does.Contain("add rule bridge nat PREROUTING iifname \"veth1234\" jump cni-br-iface-c1-eth0 comment \"macspoofchk-c1-eth0\""));
+        Assert.That(script, Does.Contain("add rule bridge nat cni-br-iface-c1-eth0-mac ether saddr 0a:58:0a:00:00:02 return"));
+        Assert.That(script, Does.Contain("add rule bridge nat cni-br-iface-c1-eth0-mac drop"));
+    }
+}
+
+public class MacAddressArgsTests
+{
+    private static CniRequest Request(string config, string? cniArgs)
+    {
+        byte[] raw = Encoding.UTF8.GetBytes(config);
+        return new CniRequest
+        {
+            Command = CniCommand.Add,
+            Config = NetConf.Parse(raw),
+            RawConfig = raw,
+            Args = CniArgs.Parse(cniArgs),
+            Environment = new InMemoryCniEnvironment([]),
+        };
+    }
+
+    [Test]
+    public void LaterSourcesWin()
+    {
+        const string both = """{"cniVersion":"1.0.0","name":"n","type":"bridge","args":{"cni":{"mac":"0a:00:00:00:00:02"}},"runtimeConfig":{"mac":"0a:00:00:00:00:03"}}""";
+        const string argsOnly = """{"cniVersion":"1.0.0","name":"n","type":"bridge","args":{"cni":{"mac":"0a:00:00:00:00:02"}}}""";
+        const string none = """{"cniVersion":"1.0.0","name":"n","type":"bridge"}""";
+        Assert.That(MacAddressArgs.Resolve(Request(both, "MAC=0a:00:00:00:00:01"))!.ToString(), Is.EqualTo("0A0000000003"));
+        Assert.That(MacAddressArgs.Resolve(Request(argsOnly, "MAC=0a:00:00:00:00:01"))!.ToString(), Is.EqualTo("0A0000000002"));
+        Assert.That(MacAddressArgs.Resolve(Request(none, "MAC=0a:00:00:00:00:01"))!.ToString(), Is.EqualTo("0A0000000001"));
+        Assert.That(MacAddressArgs.Resolve(Request(none, null)), Is.Null);
+    }
+
+    [Test]
+    public void BadMacNamesItsSource()
+    {
+        const string conf = """{"cniVersion":"1.0.0","name":"n","type":"bridge","runtimeConfig":{"mac":"zz:00"}}""";
+        CniException? ex = Assert.Throws<CniException>(() => MacAddressArgs.Resolve(Request(conf, null)));
+        Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.InvalidNetworkConfig));
+        Assert.That(ex.Message, Does.Contain("runtimeConfig.mac").And.Contain("zz:00"));
+    }
+
+    [TestCase("0a:58:0a:01:02:03", true)]
+    [TestCase("0A-58-0A-01-02-03", true)]
+    [TestCase("0a:58:0a:01:02", false)]
+    [TestCase("0a:58:0a:01:02:0g", false)]
+    [TestCase("0a58.0a01.0203", false)]
+    public void ParsesEthernetMacs(string text, bool valid) =>
+        Assert.That(MacAddressArgs.TryParse(text, out _), Is.EqualTo(valid));
+}
+
+public class InterfaceHelpersTests
+{
+    [TestCase("10.1.2.3/24", "10.1.2.255")]
+    [TestCase("10.1.2.3/16", "10.1.255.255")]
+    [TestCase("192.168.7.9/30", "192.168.7.11")]
+    public void Broadcast(string prefix, string expected) =>
+        Assert.That(InterfaceConfigurator.Broadcast(IPPrefix.Parse(prefix)).ToString(), Is.EqualTo(expected));
+
+    [Test]
+    public void FindsInterfacesBySandbox()
+    {
+        var result = new CniResult
+        {
+            Interfaces = [new() { Name = "cni0" }, new() { Name = "eth0", Sandbox = "/run/netns/a" }, new() { Name = "eth0", Sandbox = "/run/netns/b" }],
+        };
+        Assert.That(InterfaceChecks.FindInterface(result, "eth0", "/run/netns/b"), Is.EqualTo(2));
+        Assert.That(InterfaceChecks.FindInterface(result, "cni0", null), Is.EqualTo(0));
+        Assert.That(InterfaceChecks.FindInterface(result, "eth1", null), Is.EqualTo(-1));
+    }
+
+    [Test]
+    public void GlobalUnicast()
+    {
+        Assert.That(InterfaceChecks.IsGlobalUnicast(IPAddress.Parse("10.1.2.3")), Is.True);
+        Assert.That(InterfaceChecks.IsGlobalUnicast(IPAddress.Parse("fd00::1")), Is.True);
+        Assert.That(InterfaceChecks.IsGlobalUnicast(IPAddress.Parse("fe80::1")), Is.False);
+        Assert.That(InterfaceChecks.IsGlobalUnicast(IPAddress.Parse("127.0.0.1")), Is.False);
+        Assert.That(InterfaceChecks.IsGlobalUnicast(IPAddress.Parse("169.254.1.1")), Is.False);
+        Assert.That(InterfaceChecks.IsGlobalUnicast(IPAddress.Parse("224.0.0.1")), Is.False);
+    }
+
+    [Test]
+    public void NoPrevResultIsAConfigurationError()
+    {
+        byte[] raw = Encoding.UTF8.GetBytes("""{"cniVersion":"1.0.0","name":"n","type":"bridge"}""");
+        var request = new CniRequest { Command = CniCommand.Check, Config = NetConf.Parse(raw), RawConfig = raw, Environment = new InMemoryCniEnvironment([]) };
+        CniException? ex = Assert.Throws<CniException>(() => InterfaceChecks.RequirePrevResult(request));
+        Assert.That(ex!.Message, Does.Contain("prevResult"));
+    }
+}
