@@ -163,7 +163,10 @@ public sealed class RtNetlink : IDisposable
         }
     }
 
-    /// <summary>Creates a macvlan on <paramref name="parentIndex"/> (as <c>ip link add link PARENT name NAME [netns NS] type macvlan mode MODE</c>).</summary>
+    /// <summary>Creates a macvlan on <paramref name="parentIndex"/> (as <c>ip link add link PARENT name NAME [netns NS] type macvlan mode MODE [bcqueuelen N]</c>).
+    /// Pass <see cref="MacvlanOptions"/> as <paramref name="options"/> to request a broadcast queue length.</summary>
+    /// <remarks>Kernels before 5.11 do not know IFLA_MACVLAN_BC_QUEUE_LEN and ignore it without an error; the created link's
+    /// <see cref="Link.MacvlanBroadcastQueueLength"/> is then null.</remarks>
     public void AddMacvlan(string name, int parentIndex, MacvlanMode mode, LinkOptions? options = null)
     {
         ValidateName(name);

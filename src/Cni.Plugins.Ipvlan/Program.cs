@@ -1,1 +1,4 @@
-return 0;
+using Cni.Plugins.Ipvlan;
+using Cni.Spec;
+
+return await CniPluginHost.RunAsync(new IpvlanPlugin());

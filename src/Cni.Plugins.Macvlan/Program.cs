@@ -1,1 +1,4 @@
-return 0;
+using Cni.Plugins.Macvlan;
+using Cni.Spec;
+
+return await CniPluginHost.RunAsync(new MacvlanPlugin());

@@ -1,1 +1,4 @@
-return 0;
+using Cni.Plugins.Vlan;
+using Cni.Spec;
+
+return await CniPluginHost.RunAsync(new VlanPlugin());

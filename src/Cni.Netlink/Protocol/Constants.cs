@@ -69,7 +69,7 @@ internal static class IflaVlan
 
 internal static class IflaMacvlan
 {
-    internal const ushort Mode = 1, Flags = 2;
+    internal const ushort Mode = 1, Flags = 2, BcQueueLen = 7, BcQueueLenUsed = 8;
 }
 
 internal static class IflaIpvlan

@@ -48,6 +48,12 @@ public sealed class Link
     public int Promiscuity { get; init; }
     /// <summary>macvlan mode when <see cref="Kind"/> is "macvlan" or "macvtap".</summary>
     public MacvlanMode? MacvlanMode { get; init; }
+    /// <summary>Broadcast/multicast queue length this macvlan requested (IFLA_MACVLAN_BC_QUEUE_LEN) when <see cref="Kind"/> is
+    /// "macvlan" or "macvtap"; null when the kernel does not report it (before Linux 5.11).</summary>
+    public uint? MacvlanBroadcastQueueLength { get; init; }
+    /// <summary>Broadcast queue length in use on the lower device (IFLA_MACVLAN_BC_QUEUE_LEN_USED): the largest any macvlan
+    /// on the same parent requested; null when the kernel does not report it.</summary>
+    public uint? MacvlanBroadcastQueueLengthUsed { get; init; }
     /// <summary>ipvlan mode when <see cref="Kind"/> is "ipvlan".</summary>
     public IpvlanMode? IpvlanMode { get; init; }
     /// <summary>VLAN id when <see cref="Kind"/> is "vlan".</summary>
@@ -76,6 +82,7 @@ public sealed class Link
         PhysicalAddress? mac = null, brd = null;
         OperState oper = OperState.Unknown;
         MacvlanMode? macvlanMode = null;
+        uint? bcQueueLength = null, bcQueueLengthUsed = null;
         IpvlanMode? ipvlanMode = null;
         bool? vlanFiltering = null;
         BridgePortInfo? port = null;
@@ -97,7 +104,7 @@ public sealed class Link
                 case Ifla.OperState: oper = (OperState)AttributeReader.U8(value); break;
                 case Ifla.Promiscuity: promiscuity = (int)AttributeReader.U32(value); break;
                 case Ifla.LinkInfo:
-                    ParseLinkInfo(value, ref kind, ref slaveKind, ref macvlanMode, ref ipvlanMode, ref vlanId, ref vlanProtocol, ref vlanFiltering, ref port);
+                    ParseLinkInfo(value, ref kind, ref slaveKind, ref macvlanMode, ref bcQueueLength, ref bcQueueLengthUsed, ref ipvlanMode, ref vlanId, ref vlanProtocol, ref vlanFiltering, ref port);
                     break;
                 default:
                     (other ??= []).Add(new NetlinkAttribute(type, value.ToArray()));
@@ -122,6 +129,8 @@ public sealed class Link
             OperState = oper,
             Promiscuity = promiscuity,
             MacvlanMode = macvlanMode,
+            MacvlanBroadcastQueueLength = bcQueueLength,
+            MacvlanBroadcastQueueLengthUsed = bcQueueLengthUsed,
             IpvlanMode = ipvlanMode,
             VlanId = vlanId,
             VlanProtocol = vlanProtocol,
@@ -132,7 +141,7 @@ public sealed class Link
     }
 
     private static void ParseLinkInfo(ReadOnlySpan<byte> linkInfo, ref string? kind, ref string? slaveKind,
-        ref MacvlanMode? macvlanMode, ref IpvlanMode? ipvlanMode, ref int? vlanId, ref VlanProtocol? vlanProtocol, ref bool? vlanFiltering, ref BridgePortInfo? port)
+        ref MacvlanMode? macvlanMode, ref uint? bcQueueLength, ref uint? bcQueueLengthUsed, ref IpvlanMode? ipvlanMode, ref int? vlanId, ref VlanProtocol? vlanProtocol, ref bool? vlanFiltering, ref BridgePortInfo? port)
     {
         ReadOnlySpan<byte> data = default, slaveData = default;
         var info = new AttributeReader(linkInfo);
@@ -162,6 +171,8 @@ public sealed class Link
             switch (kind)
             {
                 case "macvlan" or "macvtap" when type == IflaMacvlan.Mode: macvlanMode = (MacvlanMode)AttributeReader.U32(value); break;
+                case "macvlan" or "macvtap" when type == IflaMacvlan.BcQueueLen: bcQueueLength = AttributeReader.U32(value); break;
+                case "macvlan" or "macvtap" when type == IflaMacvlan.BcQueueLenUsed: bcQueueLengthUsed = AttributeReader.U32(value); break;
                 case "ipvlan" or "ipvtap" when type == IflaIpvlan.Mode: ipvlanMode = (IpvlanMode)AttributeReader.U16(value); break;
                 case "vlan" when type == IflaVlan.Id: vlanId = AttributeReader.U16(value); break;
                 case "vlan" when type == IflaVlan.Protocol: vlanProtocol = (VlanProtocol)System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(value); break;
@@ -206,6 +217,16 @@ public sealed class VlanOptions : LinkOptions
 {
     /// <summary>Tag protocol; the kernel's default (802.1Q) when null.</summary>
     public VlanProtocol? Protocol { get; init; }
+}
+
+/// <summary>Options for a new macvlan; pass to <see cref="RtNetlink.AddMacvlan"/>.</summary>
+public sealed class MacvlanOptions : LinkOptions
+{
+    /// <summary>Length of the queue for broadcast/multicast frames received on the parent (IFLA_MACVLAN_BC_QUEUE_LEN,
+    /// <c>bcqueuelen</c>); null leaves the kernel default (1000). The queue is shared by every macvlan of the same parent
+    /// and its length is the largest any of them requested (<see cref="Link.MacvlanBroadcastQueueLengthUsed"/>);
+    /// 0 asks for no queue of its own, which drops broadcasts while no other macvlan asks for more.</summary>
+    public uint? BroadcastQueueLength { get; init; }
 }
 
 /// <summary>Options for a new veth pair. The base options apply to the first end.</summary>

@@ -93,6 +93,9 @@ internal static class Requests
         int info = w.BeginNested(Ifla.LinkInfo);
         w.WriteString(IflaInfo.Kind, "macvlan", nulTerminated: false);
         int data = w.BeginNested(IflaInfo.Data);
+        // iproute2 adds bcqueuelen while parsing the arguments and the mode after them, so the queue length comes first.
+        if (options is MacvlanOptions { BroadcastQueueLength: uint bcQueueLength })
+            w.WriteUInt32(IflaMacvlan.BcQueueLen, bcQueueLength);
         w.WriteUInt32(IflaMacvlan.Mode, (uint)mode);
         w.EndNested(data);
         w.EndNested(info);

@@ -115,6 +115,8 @@ req link-add-veth-netns          ip link add veth4 mtu 1400 netns $NS2 type veth
 req link-add-ipvlan-l3-private   ip link add link vethm0 name ipv1 type ipvlan mode l3 private
 req link-add-vlan-8021ad         ip link add link vethm0 name vethm0.7 mtu 1400 type vlan id 7 protocol 802.1ad
 req link-add-macvlan-passthru    ip link add link vethm0 name mv2 type macvlan mode passthru
+req link-add-macvlan-bcqueuelen  ip link add link vethm0 name mv3 type macvlan mode bridge bcqueuelen 1000
+rep link-get-macvlan-bcqueuelen  ip -d link show dev mv3
 req addr-add-v4-noprefixroute    ip addr add 10.1.4.3/24 dev veth0 noprefixroute
 req addr-add-v4-scope-link       ip addr add 169.254.1.1/16 dev veth0 scope link
 req addr-dump-v4                 ip -4 addr show

@@ -143,6 +143,38 @@ public class LinkKernelTests
     }
 
     [Test]
+    public void MacvlanBroadcastQueueLengthIsSetAndReadBack()
+    {
+        using var scratch = new Scratch();
+        var (_, host) = scratch.NewNamespace();
+        var (containerNs, container) = scratch.NewNamespace();
+        host.AddVeth("up0", "up1");
+        int parent = host.GetLink("up0").Index;
+
+        host.AddMacvlan("mvq0", parent, MacvlanMode.Bridge, new MacvlanOptions { BroadcastQueueLength = 1234, Namespace = containerNs });
+        Link mv = container.GetLink("mvq0");
+        Assert.Multiple(() =>
+        {
+            Assert.That(mv.Kind, Is.EqualTo("macvlan"));
+            Assert.That(mv.MacvlanMode, Is.EqualTo(MacvlanMode.Bridge));
+            Assert.That(mv.MacvlanBroadcastQueueLength, Is.EqualTo(1234u), "this kernel (>= 5.11) honours IFLA_MACVLAN_BC_QUEUE_LEN");
+            Assert.That(mv.MacvlanBroadcastQueueLengthUsed, Is.EqualTo(1234u));
+        });
+
+        // Without the option the kernel default applies; the used length is the largest any macvlan on the parent asked for.
+        host.AddMacvlan("mvq1", parent, MacvlanMode.Private);
+        Link plain = host.GetLink("mvq1");
+        Assert.That(plain.MacvlanBroadcastQueueLength, Is.EqualTo(1000u), "kernel default");
+        Assert.That(plain.MacvlanBroadcastQueueLengthUsed, Is.EqualTo(1234u), "shared per parent: the maximum requested");
+        Assert.That(host.ListLinks().Single(l => l.Name == "mvq1").MacvlanBroadcastQueueLength, Is.EqualTo(1000u), "dump parses it too");
+
+        // 0 is a valid request (u32 range), not "unset".
+        host.AddMacvlan("mvq2", parent, MacvlanMode.Vepa, new MacvlanOptions { BroadcastQueueLength = 0 });
+        Assert.That(host.GetLink("mvq2").MacvlanBroadcastQueueLength, Is.EqualTo(0u));
+        Assert.That(host.GetLink("up1").MacvlanBroadcastQueueLength, Is.Null, "a veth has no macvlan data");
+    }
+
+    [Test]
     public void ExistsAndNoDeviceAreTyped()
     {
         using var scratch = new Scratch();

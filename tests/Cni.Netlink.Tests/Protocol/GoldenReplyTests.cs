@@ -54,6 +54,30 @@ public class GoldenReplyTests
     }
 
     [Test]
+    public void MacvlanWithBroadcastQueueLength()
+    {
+        // `ip -d link show dev mv3` after link-add-macvlan-bcqueuelen printed "macvlan mode bridge bcqueuelen 1000 usedbcqueuelen 1000".
+        // `ip` got mv3 twice (name lookup, then the show itself) and the parent vethm0 to print "mv3@vethm0".
+        List<Link> links = Messages("link-get-macvlan-bcqueuelen", 16).Select(m => Link.Parse(m)).ToList();
+        Assert.That(links.Select(l => l.Name), Is.EqualTo(new[] { "mv3", "mv3", "vethm0" }));
+        Link mv3 = links[1];
+        Assert.That(links.Single(l => l.Name == "vethm0").MacvlanBroadcastQueueLength, Is.Null, "a veth has no macvlan data");
+        Assert.Multiple(() =>
+        {
+            Assert.That(mv3.Name, Is.EqualTo("mv3"));
+            Assert.That(mv3.Kind, Is.EqualTo("macvlan"));
+            Assert.That(mv3.ParentIndex, Is.EqualTo(9));
+            Assert.That(mv3.MacvlanMode, Is.EqualTo(MacvlanMode.Bridge));
+            Assert.That(mv3.MacvlanBroadcastQueueLength, Is.EqualTo(1000u));
+            Assert.That(mv3.MacvlanBroadcastQueueLengthUsed, Is.EqualTo(1000u));
+        });
+        // The veth of the link dump is no macvlan: the macvlan fields stay null.
+        Link veth0 = Messages("link-dump", 16).Select(m => Link.Parse(m)).Single(l => l.Name == "veth0");
+        Assert.That(veth0.MacvlanBroadcastQueueLength, Is.Null);
+        Assert.That(veth0.MacvlanBroadcastQueueLengthUsed, Is.Null);
+    }
+
+    [Test]
     public void AddressDump()
     {
         List<Address> addrs = Messages("addr-dump", 20).Select(m => Address.Parse(m)!).ToList();

@@ -1,0 +1,218 @@
+using System.Net.NetworkInformation;
+using System.Text.Json.Serialization;
+using Cni.Netlink;
+using Cni.Plugins.Common;
+using Cni.Spec;
+
+namespace Cni.Plugins.Macvlan;
+
+/// <summary>The macvlan plugin's own keys in the network configuration, with the reference's names.</summary>
+public sealed class MacvlanConfig
+{
+    /// <summary><c>master</c>: the parent interface; default the interface of the default route.</summary>
+    [JsonPropertyName("master")] public string? Master { get; set; }
+
+    /// <summary><c>mode</c>: bridge (default), private, vepa or passthru.</summary>
+    [JsonPropertyName("mode")] public string? Mode { get; set; }
+
+    /// <summary><c>mtu</c>: 0 (inherit) up to the master's MTU.</summary>
+    [JsonPropertyName("mtu")] public int Mtu { get; set; }
+
+    /// <summary><c>mac</c>: the container interface's MAC (overridden by <c>CNI_ARGS</c> MAC and <c>runtimeConfig.mac</c>).</summary>
+    [JsonPropertyName("mac")] public string? Mac { get; set; }
+
+    /// <summary><c>bcqueuelen</c>: the macvlan broadcast/multicast queue length, 0..4294967295 (a u32, as the reference);
+    /// 0 (the default) sends nothing and leaves the kernel default (1000).</summary>
+    [JsonPropertyName("bcqueuelen")] public long BcQueueLen { get; set; }
+
+    /// <summary><c>linkInContainer</c>: the master lives in the container namespace.</summary>
+    [JsonPropertyName("linkInContainer")] public bool LinkInContainer { get; set; }
+}
+
+/// <summary>Source-generated JSON metadata for the macvlan configuration (keys case-insensitive, as Go's decoder).</summary>
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(MacvlanConfig))]
+internal sealed partial class MacvlanJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// The <c>macvlan</c> CNI plugin: gives the container a macvlan sub-interface of a host interface (its own MAC on the
+/// master's wire), with addresses from the IPAM plugin or, without <c>ipam</c>, as an L2-only link that is just up.
+/// ADD is a transaction (a failure leaves no link and no reservation); DEL is idempotent; CHECK names what drifted.
+/// </summary>
+public class MacvlanPlugin : CniPlugin
+{
+    /// <inheritdoc/>
+    public override PluginInfo Info { get; } = new()
+    {
+        About = "CNI macvlan plugin (Cni.NET)",
+        ArgsKeys = [MacAddressArgs.CniArgsKey],
+    };
+
+    /// <summary>A validated macvlan configuration.</summary>
+    /// <param name="Options">The raw options.</param>
+    /// <param name="Mode">The macvlan mode.</param>
+    /// <param name="Mac">The MAC to give the interface, if any.</param>
+    /// <param name="IsLayer3">True when <c>ipam</c> names a plugin.</param>
+    /// <param name="Master">The master; null when not looked up (DEL).</param>
+    public sealed record Settings(MacvlanConfig Options, MacvlanMode Mode, PhysicalAddress? Mac, bool IsLayer3, MasterLink? Master);
+
+    // =====================================================================================================
+    // Configuration
+    // =====================================================================================================
+
+    /// <summary>
+    /// Reads and validates the configuration of <paramref name="request"/>: mode, MAC, bcqueuelen, and (unless
+    /// <paramref name="lookupMaster"/> is false) the master and the MTU against the master's.
+    /// </summary>
+    public static Settings LoadConf(CniRequest request, bool lookupMaster = true)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        MacvlanConfig o = request.GetOptions(MacvlanJsonContext.Default.MacvlanConfig);
+        bool layer3 = !string.IsNullOrEmpty(request.Config.Ipam?.Type);
+        if (!lookupMaster)
+            return new Settings(o, MacvlanMode.Bridge, null, layer3, null);
+
+        MacvlanMode mode = ParseMode(o.Mode);
+        PhysicalAddress? mac = MacAddressArgs.Resolve(request);
+        if (mac is null && !string.IsNullOrEmpty(o.Mac))
+        {
+            if (!MacAddressArgs.TryParse(o.Mac, out mac))
+                throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid MAC address \"{o.Mac}\" (mac): expected six hex bytes like 0a:58:0a:01:02:03");
+        }
+        if (o.BcQueueLen is < 0 or > uint.MaxValue)
+            throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid broadcast queue length {o.BcQueueLen}, must be [0, {uint.MaxValue}] (bcqueuelen)");
+        MasterLink master = SubInterfaces.FindMaster(o.Master, o.LinkInContainer, request.NetNs);
+        SubInterfaces.ValidateMtu(o.Mtu, master);
+        return new Settings(o, mode, mac, layer3, master);
+    }
+
+    /// <summary>The kernel mode for a <c>mode</c> value; empty means bridge.</summary>
+    public static MacvlanMode ParseMode(string? mode) => mode switch
+    {
+        null or "" or "bridge" => MacvlanMode.Bridge,
+        "private" => MacvlanMode.Private,
+        "vepa" => MacvlanMode.Vepa,
+        "passthru" => MacvlanMode.Passthru,
+        _ => throw new CniException(CniErrorCode.InvalidNetworkConfig, $"unknown macvlan mode: \"{mode}\" (mode): expected bridge, private, vepa or passthru"),
+    };
+
+    /// <summary>The <c>mode</c> value of a kernel mode.</summary>
+    public static string ModeName(MacvlanMode? mode) => mode switch
+    {
+        MacvlanMode.Bridge => "bridge",
+        MacvlanMode.Private => "private",
+        MacvlanMode.Vepa => "vepa",
+        MacvlanMode.Passthru => "passthru",
+        MacvlanMode.Source => "source",
+        _ => $"unknown ({(uint?)mode})",
+    };
+
+    // =====================================================================================================
+    // ADD
+    // =====================================================================================================
+
+    /// <inheritdoc/>
+    public override async Task<CniResult> AddAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        Settings conf = LoadConf(request);
+        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
+        await using var tx = new AddTransaction(request.Environment.Stderr);
+
+        // Addresses first: the IPAM plugin validates its own configuration before any link exists.
+        CniResult? ipam = null;
+        if (conf.IsLayer3)
+        {
+            ipam = await Ipam.ExecAddAsync(request, cancellationToken).ConfigureAwait(false);
+            tx.OnRollback("release the IPAM reservation", () => Ipam.ExecDelAsync(request, CancellationToken.None));
+            if (ipam.Ips.Count == 0)
+                throw new CniException(CniErrorCode.Internal, "IPAM plugin returned missing IP config");
+        }
+
+        // The macvlan, created in the container under a temporary name, then renamed to CNI_IFNAME.
+        MasterLink master = conf.Master!;
+        int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
+        // As the reference: bcqueuelen is sent only when above 0, so 0 keeps the kernel default.
+        uint? bcQueueLength = conf.Options.BcQueueLen > 0 ? (uint)conf.Options.BcQueueLen : null;
+        Link link = SubInterfaces.CreateInContainer(container, master, request.IfName, "macvlan",
+            (netlink, name, ns) => netlink.AddMacvlan(name, master.Link.Index, conf.Mode,
+                new MacvlanOptions { Mtu = mtu, MacAddress = conf.Mac, Namespace = ns, BroadcastQueueLength = bcQueueLength }),
+            tx);
+
+        var result = new CniResult
+        {
+            Interfaces = [new CniInterface { Name = link.Name, Mac = InterfaceChecks.FormatMac(link.MacAddress), Mtu = link.Mtu, Sandbox = container.Path }],
+        };
+
+        if (ipam is not null)
+        {
+            // Every address belongs to the macvlan; configure them with the routes (this brings the link up).
+            result.Ips = ipam.Ips;
+            foreach (CniIPConfig ip in result.Ips)
+                ip.Interface = 0;
+            result.Routes = ipam.Routes;
+            result.Dns = ipam.Dns;
+            SubInterfaces.EnableNotify(container, request.IfName);
+            InterfaceConfigurator.Configure(container, request.IfName, result);
+        }
+        else
+        {
+            // L2 only: just bring it up.
+            try
+            {
+                container.Netlink.SetLinkUp(link.Index);
+            }
+            catch (NetlinkException ex)
+            {
+                throw new CniException(CniErrorCode.Internal, $"failed to set \"{request.IfName}\" up: {ex.Message}");
+            }
+        }
+
+        if (request.Config.Dns is { IsEmpty: false } dns)
+            result.Dns = dns;
+        tx.Commit();
+        return result;
+    }
+
+    // =====================================================================================================
+    // DEL
+    // =====================================================================================================
+
+    /// <inheritdoc/>
+    public override Task DelAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        // Only the keys are read: the master may be gone, and DEL must still succeed.
+        Settings conf = LoadConf(request, lookupMaster: false);
+        return SubInterfaces.DeleteAsync(request, conf.IsLayer3, cancellationToken);
+    }
+
+    // =====================================================================================================
+    // CHECK
+    // =====================================================================================================
+
+    /// <inheritdoc/>
+    public override async Task CheckAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        Settings conf = LoadConf(request);
+        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
+        if (conf.IsLayer3)
+            await Ipam.ExecCheckAsync(request, cancellationToken).ConfigureAwait(false);
+        CniResult prev = InterfaceChecks.RequirePrevResult(request);
+
+        // bcqueuelen is not compared, as in the reference: the queue belongs to the parent and is shared by its macvlans.
+        Link link = SubInterfaces.Check(request, container, prev, "macvlan", conf.Options.Mtu);
+        if (link.MacvlanMode != conf.Mode)
+            throw new CniException(CniErrorCode.Internal, $"container macvlan mode {ModeName(link.MacvlanMode)} does not match expected value: {ModeName(conf.Mode)}");
+    }
+
+    // =====================================================================================================
+    // GC and STATUS (1.1.0): the only state outside the container is the IPAM plugin's, so both delegate to it.
+    // =====================================================================================================
+
+    /// <inheritdoc/>
+    public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
+        string.IsNullOrEmpty(request.Config.Ipam?.Type) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
+
+    /// <inheritdoc/>
+    public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
+        string.IsNullOrEmpty(request.Config.Ipam?.Type) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
+}
