@@ -80,14 +80,22 @@ public static class CniPluginHost
         if (!CniCommandNames.TryParse(commandText, out CniCommand command))
             throw new CniException(CniErrorCode.InvalidEnvironmentVariables, $"unknown CNI_COMMAND: {commandText}");
 
-        string[] missing = CniEnvironmentVariables.RequiredFor(command).Where(name => string.IsNullOrEmpty(env.GetVariable(name))).ToArray();
-        if (missing.Length > 0)
+        List<string>? missing = null;
+        foreach (string name in CniEnvironmentVariables.RequiredFor(command))
+        {
+            if (string.IsNullOrEmpty(env.GetVariable(name)))
+                (missing ??= []).Add(name);
+        }
+        if (missing is not null)
             throw new CniException(CniErrorCode.InvalidEnvironmentVariables, $"required env variables [{string.Join(",", missing)}] missing");
 
         if (command == CniCommand.Version)
         {
             var versionInfo = new PluginVersionInfo { CniVersion = CniVersions.Latest, SupportedVersions = [.. info.SupportedVersions] };
-            env.Stdout.Write(JsonSerializer.Serialize(versionInfo, CniJson.TypeInfo<PluginVersionInfo>(CniJson.CompactOptions)));
+            byte[]? fast = ResultWriter.TryWriteVersionInfo(versionInfo);
+            env.Stdout.Write(fast is not null
+                ? Encoding.UTF8.GetString(fast)
+                : JsonSerializer.Serialize(versionInfo, CniJson.TypeInfo<PluginVersionInfo>(CniJson.CompactOptions)));
             env.Stdout.Write('\n');
             return;
         }
@@ -99,7 +107,8 @@ public static class CniPluginHost
             case CniCommand.Add:
                 CniResult result = await plugin.AddAsync(request, ct).ConfigureAwait(false)
                     ?? throw new InvalidOperationException("the plugin returned no result for ADD");
-                byte[] json = CniResultSerializer.SerializeToUtf8Bytes(result, version);
+                // The plain case without serializer metadata (start-up cost), else the serializer: same bytes.
+                byte[] json = ResultWriter.TryWrite(result, version) ?? CniResultSerializer.SerializeToUtf8Bytes(result, version);
                 env.Stdout.Write(Encoding.UTF8.GetString(json));
                 break;
             case CniCommand.Del:
@@ -124,7 +133,12 @@ public static class CniPluginHost
     private static (CniRequest Request, string Version) ReadRequest(ICniEnvironment env, CniCommand command, PluginInfo info)
     {
         byte[] stdin = ReadStdin(env);
-        ConfigProbe probe = CniJson.Deserialize(stdin, CniJsonContext.Default.ConfigProbe, "network configuration");
+        // The plain case is read without serializer metadata (start-up cost); anything else takes the serializer's
+        // path, which then reports the same errors in the same order as always.
+        NetConf? fast = NetConfReader.TryRead(stdin, out string? rawVersion, out string? rawName);
+        ConfigProbe probe = fast is not null
+            ? new ConfigProbe { CniVersion = rawVersion, Name = rawName }
+            : CniJson.Deserialize(stdin, CniJsonContext.Default.ConfigProbe, "network configuration");
         CniValidation.ValidateNetworkName(probe.Name);
         string containerId = env.GetVariable(CniEnvironmentVariables.ContainerId) ?? "";
         string ifName = env.GetVariable(CniEnvironmentVariables.IfName) ?? "";
@@ -147,7 +161,7 @@ public static class CniPluginHost
             IfName = ifName,
             Args = args,
             Path = (env.GetVariable(CniEnvironmentVariables.Path) ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries),
-            Config = NetConf.Parse(stdin),
+            Config = fast is not null ? NetConfReader.Complete(fast) : NetConf.Parse(stdin),
             RawConfig = stdin,
             Environment = env,
         };
@@ -184,9 +198,21 @@ public static class CniPluginHost
     {
         try
         {
-            using var buffer = new MemoryStream();
-            env.Stdin.CopyTo(buffer);
-            return buffer.ToArray();
+            // Not Stream.CopyTo: its pooled 128 KiB buffer is a large-object allocation, zeroed and page-faulted in,
+            // for a configuration that is usually well under a kilobyte.
+            Stream stdin = env.Stdin;
+            byte[] buffer = new byte[4096];
+            int length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                int read = stdin.Read(buffer, length, buffer.Length - length);
+                if (read <= 0)
+                    break;
+                length += read;
+            }
+            return buffer.AsSpan(0, length).ToArray();
         }
         catch (IOException ex)
         {
@@ -204,7 +230,10 @@ public static class CniPluginHost
             Indented = true,
             IndentSize = 4,
             NewLine = "\n",
-            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            // Plain text prints the same under both; the relaxed encoder costs ~1M instructions to create.
+            Encoder = PlainJsonEncoder.IsPlain(error.Message) && PlainJsonEncoder.IsPlain(error.Details)
+                ? PlainJsonEncoder.Instance
+                : System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         }))
         {
             writer.WriteStartObject();

@@ -10,11 +10,22 @@ namespace Cni.Spec.Json;
 /// </summary>
 internal static class CniJson
 {
+    // Created on first use: the relaxed encoder and the modified resolver cost a plugin start-up time (the relaxed
+    // encoder alone builds a 64K-entry table), and a plugin that only reads its configuration needs neither.
+    private static JsonSerializerOptions? s_indented;
+    private static JsonSerializerOptions? s_compact;
+
     /// <summary>Four-space indented output, as the Go library prints results and errors.</summary>
-    public static JsonSerializerOptions Indented { get; } = CreateOptions(indented: true);
+    public static JsonSerializerOptions Indented => Volatile.Read(ref s_indented) ?? InitializeOptions(ref s_indented, indented: true);
 
     /// <summary>Single-line output, for configurations handed to other plugins.</summary>
-    public static JsonSerializerOptions CompactOptions { get; } = CreateOptions(indented: false);
+    public static JsonSerializerOptions CompactOptions => Volatile.Read(ref s_compact) ?? InitializeOptions(ref s_compact, indented: false);
+
+    private static JsonSerializerOptions InitializeOptions(ref JsonSerializerOptions? field, bool indented)
+    {
+        Interlocked.CompareExchange(ref field, CreateOptions(indented), null);
+        return field;
+    }
 
     /// <summary>The metadata of <typeparamref name="T"/> under <paramref name="options"/>, omit-empty rules included.</summary>
     public static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions options) => (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
