@@ -23,7 +23,7 @@ internal sealed class StaticAllocation
     /// <summary>Reads and validates the static configuration of <paramref name="request"/>; throws <see cref="CniException"/> naming the field.</summary>
     public static StaticAllocation Load(CniRequest request)
     {
-        StaticNetConf conf = request.GetOptions(StaticJsonContext.Default.StaticNetConf);
+        StaticNetConf conf = request.GetOptions<StaticNetConf>(StaticJsonContext.Default);
         StaticIpamConfig ipam = conf.Ipam
             ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "IPAM config missing 'ipam' key (ipam)");
 

@@ -62,7 +62,8 @@ internal sealed class IpsHolder
     public List<string>? Ips { get; set; }
 }
 
-/// <summary>Source-generated metadata for the static plugin's options.</summary>
+/// <summary>Source-generated metadata for the static plugin's options (read only: no fast-path serialization code).</summary>
+[JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(StaticNetConf))]
 internal sealed partial class StaticJsonContext : JsonSerializerContext
 {

@@ -8,7 +8,7 @@ namespace Cni.Spec;
 /// <summary>
 /// The keys every plugin configuration shares (spec "Plugin configuration objects"); every other key is kept in
 /// <see cref="ExtensionData"/> so that it survives a round trip. A plugin reads its own keys with
-/// <see cref="CniRequest.GetOptions{T}"/>.
+/// <see cref="CniRequest.GetOptions{T}(System.Text.Json.Serialization.JsonSerializerContext)"/>.
 /// </summary>
 public class NetConf
 {
