@@ -85,7 +85,6 @@ public sealed class HostLocalPlugin : CniPlugin
                 snapshot.Set(allocation.Address, key);
                 store.WriteLastReserved(allocation.RangeSetIndex, allocation.Address);
             }
-            store.SyncDirectory();
             completed = true;
         }
         finally
@@ -148,13 +147,21 @@ public sealed class HostLocalPlugin : CniPlugin
         bool changed = false;
         foreach (IpAddr address in held)
         {
-            byte[]? content = store.ReadEntry(address);
-            if (content is not null && content.AsSpan().SequenceEqual(match) && store.Remove(address))
+            // Contents from the index are checked against the file before it goes; ones just read are current.
+            byte[]? content = store.ContentsAreCurrent ? match : store.ReadEntry(address);
+            if (content is null)
+            {
                 snapshot.Remove(address);
-            else if (content is null)
+            }
+            else if (content.AsSpan().SequenceEqual(match))
+            {
+                store.Remove(address);
                 snapshot.Remove(address);
+            }
             else
+            {
                 snapshot.Set(address, content);
+            }
             changed = true;
         }
         store.SaveIndex(snapshot, changed);
@@ -216,7 +223,7 @@ public sealed class HostLocalPlugin : CniPlugin
             string owner = Encoding.UTF8.GetString(content);
             if (validKeys.Contains(owner) || validIds.Contains(owner))
                 continue;
-            byte[]? current = store.ReadEntry(address);
+            byte[]? current = store.ContentsAreCurrent ? content : store.ReadEntry(address);
             if (current is not null && current.AsSpan().SequenceEqual(content))
             {
                 store.Remove(address);

@@ -101,6 +101,35 @@ public class ConfigParserTests
         Assert.That(garbage.Code, Is.EqualTo(CniErrorCode.DecodingFailure));
     }
 
+    [TestCase("{not json")]
+    [TestCase("")]
+    [TestCase("{\"ipam\":{}} trailing")]
+    [TestCase("{\"ipam\":{}}{}")]
+    [TestCase("{\"ipam\":{},}")]
+    [TestCase("{\"ipam\":{} /* comment */}")]
+    [TestCase("{\"ipam\":{\"ranges\":[[{\"subnet\":\"10.1.0.0/24\"}]]}")]
+    public void TextThatIsNotOneJsonDocumentIsADecodingFailure(string text)
+    {
+        CniException e = Assert.Throws<CniException>(() => HostLocalConfigParser.Parse(Encoding.UTF8.GetBytes(text), null))!;
+        Assert.That(e.Code, Is.EqualTo(CniErrorCode.DecodingFailure), e.Message);
+    }
+
+    [Test]
+    public void ValuesAreReadFromEscapesDuplicatesAndWhiteSpaceAsJsonDefinesThem()
+    {
+        HostLocalConfig c = HostLocalConfigParser.Parse("""
+             {"name":"net\u0031", "cniVersion":"1.0.0",
+              "ipam": {"ranges":[[{"subnet":"10.9.0.0/24"}]], "ranges":[[{"subnet":"10.1.0.0\/24","gateway":"10.1.0.1"}]],
+                       "dataDir":"/tmp/x", "routes":[{"dst":"0.0.0.0/0"}], "unknown":[1, 2.5, true, false, null, {"a":[]}]}}
+            """u8, null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(c.Name, Is.EqualTo("net1"));
+            Assert.That(c.RangeSets.Single().ToString(), Does.StartWith("10.1.0."), "the last duplicate key wins, as in Go");
+            Assert.That(c.Routes.Single().Dst.ToString(), Is.EqualTo("0.0.0.0/0"));
+        });
+    }
+
     [Test]
     public void RequestedAddressesComeFromArgsArgsCniAndRuntimeConfig()
     {

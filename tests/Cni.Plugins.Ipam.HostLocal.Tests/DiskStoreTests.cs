@@ -27,6 +27,18 @@ public partial class DiskStoreTests
 
     private static IpAddr Ip(string text) => FakeView.Ip(text);
 
+    /// <summary>Lowers the index threshold for one test (the index tests use a handful of files).</summary>
+    private static IndexThreshold IndexFrom(int entries) => new(entries);
+
+    private readonly struct IndexThreshold : IDisposable
+    {
+        public IndexThreshold(int entries) => DiskStore.IndexMinEntries = entries;
+
+        public void Dispose() => DiskStore.IndexMinEntries = DiskStore.DefaultIndexMinEntries;
+    }
+
+    private string IndexPath => Path.Combine(_dir.Path, DiskStore.CacheDirectoryName, "net");
+
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int Flock(int fd, int operation);
 
@@ -168,8 +180,10 @@ public partial class DiskStoreTests
     }
 
     [Test]
+    [NonParallelizable]
     public void IndexIsUsedUntilTheDirectoryChanges()
     {
+        using IndexThreshold _ = IndexFrom(1);
         using (DiskStore store = OpenLocked())
         {
             StoreSnapshot s = store.Load();
@@ -197,8 +211,10 @@ public partial class DiskStoreTests
     }
 
     [Test]
+    [NonParallelizable]
     public void AStaleIndexStillSparesReadingTheFilesThatDidNotChange()
     {
+        using IndexThreshold _ = IndexFrom(1);
         using (DiskStore store = OpenLocked())
         {
             foreach (string ip in new[] { "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5" })
@@ -228,8 +244,10 @@ public partial class DiskStoreTests
     }
 
     [Test]
+    [NonParallelizable]
     public void CorruptIndexFallsBackToReadingTheFiles()
     {
+        using IndexThreshold _ = IndexFrom(1);
         using (DiskStore store = OpenLocked())
         {
             store.TryReserve(Ip("10.0.0.2"), ReservationKey.For("a", "eth0"));
@@ -246,6 +264,135 @@ public partial class DiskStoreTests
         {
             Assert.That(again.LoadedFromIndex, Is.False);
             Assert.That(loaded.ContentOf(Ip("10.0.0.2")), Is.EqualTo("a\r\neth0"u8.ToArray()));
+        });
+    }
+
+    [Test]
+    public void ASmallNetworkGetsNoIndexAndReadsItsFilesEveryTime()
+    {
+        Assert.That(DiskStore.IndexMinEntries, Is.EqualTo(DiskStore.DefaultIndexMinEntries));
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            foreach (string ip in new[] { "10.0.0.2", "10.0.0.3", "10.0.0.4" })
+            {
+                Assert.That(store.TryReserve(Ip(ip), ReservationKey.For("c" + ip[^1], "eth0")), Is.True);
+                s.Set(Ip(ip), ReservationKey.For("c" + ip[^1], "eth0"));
+            }
+            store.SaveIndex(s, changed: true);
+        }
+        Assert.That(Directory.Exists(Path.Combine(_dir.Path, DiskStore.CacheDirectoryName)), Is.False, "no index, not even its folder");
+        using DiskStore again = OpenLocked();
+        StoreSnapshot loaded = again.Load();
+        Assert.Multiple(() =>
+        {
+            Assert.That(again.LoadedFromIndex, Is.False);
+            Assert.That(again.ContentsAreCurrent, Is.True, "every file was read under this lock");
+            Assert.That(again.LastScanFilesRead, Is.EqualTo(3));
+            Assert.That(loaded.Find(ReservationKey.For("c3", "eth0")), Is.EqualTo(new[] { Ip("10.0.0.3") }));
+        });
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void TheIndexAppearsAtTheThresholdAndGoesBelowHalfOfIt()
+    {
+        using IndexThreshold _ = IndexFrom(4);
+        var key = ReservationKey.For("c", "eth0");
+        void Run(Action<DiskStore, StoreSnapshot> change)
+        {
+            using DiskStore store = OpenLocked();
+            StoreSnapshot s = store.Load();
+            change(store, s);
+            store.SaveIndex(s, changed: true);
+        }
+        void Add(DiskStore store, StoreSnapshot s, string ip)
+        {
+            Assert.That(store.TryReserve(Ip(ip), key), Is.True);
+            s.Set(Ip(ip), key);
+        }
+        void Drop(DiskStore store, StoreSnapshot s, string ip)
+        {
+            Assert.That(store.Remove(Ip(ip)), Is.True);
+            s.Remove(Ip(ip));
+        }
+        bool LoadsFromIndex()
+        {
+            using DiskStore store = OpenLocked();
+            store.Load();
+            return store.LoadedFromIndex;
+        }
+
+        Run((st, s) => { Add(st, s, "10.0.0.2"); Add(st, s, "10.0.0.3"); Add(st, s, "10.0.0.4"); });
+        Assert.That(File.Exists(IndexPath), Is.False, "3 entries: below the threshold");
+        Run((st, s) => Add(st, s, "10.0.0.5"));
+        Assert.That(File.Exists(IndexPath), Is.True, "4 entries: at the threshold");
+        Assert.That(LoadsFromIndex(), Is.True);
+
+        Run((st, s) => { Drop(st, s, "10.0.0.5"); Drop(st, s, "10.0.0.4"); });
+        Assert.That(File.Exists(IndexPath), Is.True, "2 entries: an existing index is kept down to half the threshold");
+        Assert.That(LoadsFromIndex(), Is.True, "and kept up to date");
+
+        Run((st, s) => Drop(st, s, "10.0.0.3"));
+        Assert.That(File.Exists(IndexPath), Is.False, "1 entry: below half the threshold, the index goes");
+        using DiskStore last = OpenLocked();
+        Assert.That(last.Load().Slots.Keys, Is.EquivalentTo(new[] { Ip("10.0.0.2") }));
+    }
+
+    [Test]
+    public void LastReservedIsRewrittenInPlaceAndCutToItsNewLength()
+    {
+        using (DiskStore store = OpenLocked())
+            store.WriteLastReserved(0, Ip("10.0.0.254"));
+        long firstLength = new FileInfo(Path.Combine(NetDir, "last_reserved_ip.0")).Length;
+        using (DiskStore store = OpenLocked())
+        {
+            store.WriteLastReserved(0, Ip("10.0.0.2"));
+            Assert.That(store.ReadLastReserved(0), Is.EqualTo(Ip("10.0.0.2")));
+        }
+        Assert.That(firstLength, Is.EqualTo(10));
+        Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "last_reserved_ip.0")), Is.EqualTo("10.0.0.2"u8.ToArray()),
+            "a shorter address leaves no tail of the longer one");
+        Assert.That(Directory.GetFileSystemEntries(NetDir).Select(Path.GetFileName).Order(StringComparer.Ordinal),
+            Is.EqualTo(new[] { "last_reserved_ip.0", "lock" }), "no temporary file");
+    }
+
+    [Test]
+    public void FilesLargerThanTheFirstReadBufferAreReadWholeAndHugeOnesAreOwnedByNobody()
+    {
+        Directory.CreateDirectory(NetDir);
+        string big = new string('x', 4096) + "\r\n" + new string('y', 3000); // over the 4 KB first read
+        string exact = new string('z', 4096);                                 // exactly fills it
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.2"), "  " + big + "\n");
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.3"), exact);
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.4"), new string('h', 64 * 1024 + 1)); // no reservation is that long
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.5"), "small\r\neth0");
+        using DiskStore store = OpenLocked();
+        StoreSnapshot s = store.Load();
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo(Encoding.ASCII.GetBytes(big)));
+            Assert.That(s.ContentOf(Ip("10.0.0.3")), Is.EqualTo(Encoding.ASCII.GetBytes(exact)));
+            Assert.That(s.Contains(Ip("10.0.0.4")) && s.ContentOf(Ip("10.0.0.4")) is null, Is.True, "taken, owner unknown");
+            Assert.That(s.ContentOf(Ip("10.0.0.5")), Is.EqualTo("small\r\neth0"u8.ToArray()), "the buffer grown for a large file still reads small ones");
+            Assert.That(store.ReadEntry(Ip("10.0.0.2")), Is.EqualTo(Encoding.ASCII.GetBytes(big)));
+            Assert.That(store.ReadEntry(Ip("10.0.0.5")), Is.EqualTo("small\r\neth0"u8.ToArray()));
+        });
+    }
+
+    [Test]
+    public void ADirectoryLargerThanTheFirstDirectoryReadIsReadWhole()
+    {
+        Directory.CreateDirectory(NetDir);
+        for (int i = 0; i < 600; i++) // ~600 names of 30+ bytes each: several directory reads, the buffer grows
+            File.WriteAllText(Path.Combine(NetDir, $"10.0.{i >> 8}.{i & 255}"), $"c{i}\r\neth0");
+        using DiskStore store = OpenLocked();
+        StoreSnapshot s = store.Load();
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.Count, Is.EqualTo(600));
+            Assert.That(s.ContentOf(Ip("10.0.2.87")), Is.EqualTo("c599\r\neth0"u8.ToArray()));
+            Assert.That(store.LastScanFilesRead, Is.EqualTo(600));
         });
     }
 

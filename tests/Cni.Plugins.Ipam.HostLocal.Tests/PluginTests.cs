@@ -118,6 +118,25 @@ public class PluginTests(string mode)
     }
 
     [Test]
+    public async Task ASmallNetworkIsServedWithoutAnIndex()
+    {
+        string config = Configs.Single(_dir!.Path);
+        Assert.That((await _plugin.RunAsync("ADD", config, "a")).Addresses, Is.EqualTo(new[] { "10.20.0.2/24" }));
+        Assert.That((await _plugin.RunAsync("ADD", config, "b")).Addresses, Is.EqualTo(new[] { "10.20.0.3/24" }));
+        PluginRun again = await _plugin.RunAsync("ADD", config, "a");
+        Assert.That(again.ErrorCode, Is.EqualTo(102u), again.ToString()); // answered from the files alone
+        Assert.That((await _plugin.RunAsync("DEL", config, "a")).ExitCode, Is.Zero);
+        Assert.That((await _plugin.RunAsync("ADD", config, "c")).Addresses, Is.EqualTo(new[] { "10.20.0.4/24" }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Directory.Exists(Path.Combine(_dir.Path, ".host-local-cache")), Is.False);
+            Assert.That(_dir.Files().Keys, Is.EquivalentTo(new[] { "testnet/10.20.0.3", "testnet/10.20.0.4", "testnet/last_reserved_ip.0", "testnet/lock" }));
+            Assert.That(System.IO.File.ReadAllText(File("10.20.0.3")), Is.EqualTo("b\r\neth0"));
+            Assert.That(System.IO.File.ReadAllText(File("last_reserved_ip.0")), Is.EqualTo("10.20.0.4"));
+        });
+    }
+
+    [Test]
     public async Task CheckNeedsVersion040()
     {
         PluginRun run = await _plugin.RunAsync("CHECK", Configs.Dual(_dir!.Path, "0.3.1"));

@@ -16,18 +16,16 @@ internal static class HostLocalConfigParser
     /// <exception cref="CniException">Anything invalid, with the field named.</exception>
     public static HostLocalConfig Parse(ReadOnlySpan<byte> json, string? cniArgsIp)
     {
-        JsonDocument document;
+        ConfigValue root;
         try
         {
-            document = JsonDocument.Parse(json.ToArray());
+            root = ConfigValue.Parse(json);
         }
         catch (JsonException ex)
         {
             throw new CniException(CniErrorCode.DecodingFailure, $"network configuration is not valid JSON: {ex.Message}");
         }
-        using (document)
         {
-            JsonElement root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw Invalid("network configuration must be a JSON object");
 
@@ -41,7 +39,7 @@ internal static class HostLocalConfigParser
             if (ipam.ValueKind != JsonValueKind.Object)
                 throw Invalid("ipam must be an object");
 
-            JsonElement? runtimeConfig = GetObject(root, "runtimeConfig", "runtimeConfig");
+            ConfigValue? runtimeConfig = GetObject(root, "runtimeConfig", "runtimeConfig");
 
             // Requested addresses: CNI_ARGS first, then args.cni.ips, then runtimeConfig.ips (the reference's order).
             var requested = new List<IpAddr>();
@@ -55,7 +53,7 @@ internal static class HostLocalConfigParser
                 && GetArray(cni, "ips", "args.cni.ips") is { } argIps)
             {
                 int i = 0;
-                foreach (JsonElement e in argIps.EnumerateArray())
+                foreach (ConfigValue e in argIps.EnumerateArray())
                 {
                     string field = $"args.cni.ips[{i++}]";
                     string text = AsString(e, field);
@@ -67,7 +65,7 @@ internal static class HostLocalConfigParser
             if (runtimeConfig is { } rc1 && GetArray(rc1, "ips", "runtimeConfig.ips") is { } rcIps)
             {
                 int i = 0;
-                foreach (JsonElement e in rcIps.EnumerateArray())
+                foreach (ConfigValue e in rcIps.EnumerateArray())
                 {
                     string field = $"runtimeConfig.ips[{i++}]";
                     string text = AsString(e, field);
@@ -137,18 +135,18 @@ internal static class HostLocalConfigParser
         }
     }
 
-    private static List<RangeSet> ParseRangeSets(JsonElement array, string field)
+    private static List<RangeSet> ParseRangeSets(ConfigValue array, string field)
     {
         var sets = new List<RangeSet>();
         int i = 0;
-        foreach (JsonElement setElement in array.EnumerateArray())
+        foreach (ConfigValue setElement in array.EnumerateArray())
         {
             string setField = $"{field}[{i}]";
             if (setElement.ValueKind != JsonValueKind.Array)
                 throw Invalid($"{setField} must be an array of ranges");
             var ranges = new List<AddressRange>();
             int j = 0;
-            foreach (JsonElement rangeElement in setElement.EnumerateArray())
+            foreach (ConfigValue rangeElement in setElement.EnumerateArray())
             {
                 string rangeField = $"{setField}[{j++}]";
                 if (rangeElement.ValueKind != JsonValueKind.Object)
@@ -172,7 +170,7 @@ internal static class HostLocalConfigParser
     }
 
     /// <summary>Validates one range (the reference's <c>Range.Canonicalize</c>, stricter about the gateway).</summary>
-    internal static AddressRange ParseRange(JsonElement element, string field)
+    internal static AddressRange ParseRange(ConfigValue element, string field)
     {
         string subnetText = GetString(element, "subnet", $"{field}.subnet")
             ?? throw Invalid($"{field}.subnet is missing");
@@ -195,7 +193,7 @@ internal static class HostLocalConfigParser
         return new AddressRange(network, prefix, rangeStart, rangeEnd, gateway);
     }
 
-    private static IpAddr? ParseIn(JsonElement element, string key, string field, IpAddr network, int prefix)
+    private static IpAddr? ParseIn(ConfigValue element, string key, string field, IpAddr network, int prefix)
     {
         if (GetString(element, key, $"{field}.{key}") is not { } text)
             return null;
@@ -250,11 +248,11 @@ internal static class HostLocalConfigParser
         return true;
     }
 
-    private static List<CniRoute> ParseRoutes(JsonElement array)
+    private static List<CniRoute> ParseRoutes(ConfigValue array)
     {
         var routes = new List<CniRoute>();
         int i = 0;
-        foreach (JsonElement e in array.EnumerateArray())
+        foreach (ConfigValue e in array.EnumerateArray())
         {
             string field = $"ipam.routes[{i++}]";
             if (e.ValueKind != JsonValueKind.Object)
@@ -280,10 +278,10 @@ internal static class HostLocalConfigParser
     }
 
     /// <summary>Go's encoding/json key matching: case-insensitive, the last matching key wins; JSON null counts as absent.</summary>
-    internal static JsonElement? Get(JsonElement obj, string key)
+    internal static ConfigValue? Get(ConfigValue obj, string key)
     {
-        JsonElement? found = null;
-        foreach (JsonProperty p in obj.EnumerateObject())
+        ConfigValue? found = null;
+        foreach (ConfigProperty p in obj.EnumerateObject())
         {
             if (string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase))
                 found = p.Value;
@@ -291,31 +289,31 @@ internal static class HostLocalConfigParser
         return found is { ValueKind: JsonValueKind.Null } ? null : found;
     }
 
-    private static string? GetString(JsonElement obj, string key, string field)
+    private static string? GetString(ConfigValue obj, string key, string field)
     {
         if (Get(obj, key) is not { } value)
             return null;
         return AsString(value, field);
     }
 
-    private static string AsString(JsonElement value, string field) =>
+    private static string AsString(ConfigValue value, string field) =>
         value.ValueKind == JsonValueKind.String ? value.GetString()! : throw Invalid($"{field} must be a string");
 
-    private static int? GetInt(JsonElement obj, string key, string field)
+    private static int? GetInt(ConfigValue obj, string key, string field)
     {
         if (Get(obj, key) is not { } value)
             return null;
         return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) ? n : throw Invalid($"{field} must be an integer");
     }
 
-    private static JsonElement? GetObject(JsonElement obj, string key, string field)
+    private static ConfigValue? GetObject(ConfigValue obj, string key, string field)
     {
         if (Get(obj, key) is not { } value)
             return null;
         return value.ValueKind == JsonValueKind.Object ? value : throw Invalid($"{field} must be an object");
     }
 
-    private static JsonElement? GetArray(JsonElement obj, string key, string field)
+    private static ConfigValue? GetArray(ConfigValue obj, string key, string field)
     {
         if (Get(obj, key) is not { } value)
             return null;

@@ -16,15 +16,23 @@ namespace Cni.Plugins.Ipam.HostLocal.Store;
 /// <remarks>
 /// <para>All file operations are relative to one directory descriptor, and the only names used are the fixed ones
 /// and addresses formatted here, so nothing can reach outside the network directory.</para>
-/// <para>A reservation is written to an unnamed (O_TMPFILE) or temporary file, synced, and then hard-linked to its
-/// name: <c>linkat</c> fails atomically with EEXIST when the name exists, as the reference's O_EXCL create does, and
-/// the file appears complete or not at all.</para>
-/// <para>Reading 65,000 small files costs far more than anything else, so the contents are also kept in an index
-/// (<c>&lt;dataDir&gt;/.host-local-cache/&lt;network&gt;</c>). The index is trusted only while the directory's device,
-/// inode, mtime and ctime equal the ones it recorded: any file created or removed (by us, by the Go plugin, by hand)
-/// changes them. Before releasing the lock after writing the index we wait until the clock that stamps file times
-/// has moved past the recorded mtime, so a later change cannot carry the same stamp; where the file system's
-/// timestamps look coarse the index is not written. Files are never rewritten in place by either plugin.</para>
+/// <para>A reservation is written to an unnamed (O_TMPFILE) or temporary file, its data synced (fdatasync), and then
+/// hard-linked to its name: <c>linkat</c> fails atomically with EEXIST when the name exists, as the reference's
+/// O_EXCL create does, and the file appears complete or not at all, also after a crash: the name can only reach the
+/// disk after the content it points to. The directory itself is not synced (the reference syncs nothing): a crash
+/// may forget a reservation made just before it, together with the containers that held it, but never leaves an
+/// empty file naming nobody.</para>
+/// <para>Reading 65,000 small files costs far more than anything else, so on large networks the contents are also
+/// kept in an index (<c>&lt;dataDir&gt;/.host-local-cache/&lt;network&gt;</c>). The index is trusted only while the
+/// directory's device, inode, mtime and ctime equal the ones it recorded: any file created or removed (by us, by the
+/// Go plugin, by hand) changes them. Before releasing the lock after writing the index we wait until the clock that
+/// stamps file times has moved past the recorded mtime, so a later change cannot carry the same stamp; where the
+/// file system's timestamps look coarse the index is not written. Files are never rewritten in place by either
+/// plugin (<c>last_reserved_ip.N</c> aside, which the index does not hold).</para>
+/// <para>On small networks (fewer than <see cref="IndexMinEntries"/> reservations) the index costs more than it
+/// saves: writing it and waiting for the clock (up to one scheduler tick) costs about as much as reading a thousand
+/// small files (measured with benchmarks/host-local/bench-small.sh). There no index is written, and an index left
+/// from when the network was larger is removed once it holds fewer than half that many.</para>
 /// </remarks>
 internal sealed unsafe class DiskStore : IDisposable
 {
@@ -37,11 +45,27 @@ internal sealed unsafe class DiskStore : IDisposable
     /// <summary>Folder (in the data directory) holding one index file per network.</summary>
     public const string CacheDirectoryName = ".host-local-cache";
 
+    /// <summary>
+    /// Reservation count from which the index is written. Below it a run reads the files, which on the small
+    /// networks of typical pod churn is cheaper than keeping the index up to date (an ADD+DEL pair measured about
+    /// even at 1,000 reservations, the files clearly cheaper at 600).
+    /// </summary>
+    public const int DefaultIndexMinEntries = 1024;
+
     private const int MaxContentBytes = 64 * 1024;
+    private const int SmallReadBytes = 4096;
+    private const int DirectoryReadBytes = 64 * 1024;
     private static readonly byte[] IndexMagic = "HLIDX001"u8.ToArray();
 
     /// <summary>Tests only: skip O_TMPFILE to exercise the named temporary file used where it is unsupported.</summary>
     internal static bool DisableUnnamedTempFiles { get; set; }
+
+    /// <summary>
+    /// Reservation count from which the index is written (<see cref="DefaultIndexMinEntries"/>; tests lower it). An
+    /// existing index is kept up to date down to half of it, so that a network hovering around the threshold does
+    /// not create and delete its index on every run.
+    /// </summary>
+    internal static int IndexMinEntries { get; set; } = DefaultIndexMinEntries;
 
     private readonly string _dataDir;
     private readonly string _network;
@@ -49,6 +73,9 @@ internal sealed unsafe class DiskStore : IDisposable
     private int _lockFd = -1;
     private DirStamp _loadedStamp;
     private bool _indexWasValid;
+    private bool _indexExisted;
+    private bool _readEveryFile;
+    private byte[] _readBuffer = new byte[SmallReadBytes];
 
     private DiskStore(string dataDir, string network, int dirFd)
     {
@@ -62,6 +89,12 @@ internal sealed unsafe class DiskStore : IDisposable
 
     /// <summary>How the last <see cref="Load"/> got its data: true from the index, false by reading every file.</summary>
     public bool LoadedFromIndex => _indexWasValid;
+
+    /// <summary>
+    /// True when the last <see cref="Load"/> read every file itself, under the lock still held: its contents are
+    /// current, and need not be read again before acting on them.
+    /// </summary>
+    public bool ContentsAreCurrent => _readEveryFile;
 
     /// <summary>
     /// Opens the store of <paramref name="network"/>. With <paramref name="create"/>, creates the directories
@@ -113,10 +146,13 @@ internal sealed unsafe class DiskStore : IDisposable
     public StoreSnapshot Load()
     {
         EnsureLocked();
-        _loadedStamp = StatDirectory();
         _indexWasValid = false;
-        if (ReadIndexBytes() is { } data && DeserializeIndex(data, out DirStamp recorded) is { } fromIndex)
+        _readEveryFile = false;
+        byte[]? data = ReadIndexBytes();
+        _indexExisted = data is not null;
+        if (data is not null && DeserializeIndex(data, out DirStamp recorded) is { } fromIndex)
         {
+            _loadedStamp = StatDirectory();
             if (recorded.Equals(_loadedStamp))
             {
                 _indexWasValid = true;
@@ -125,7 +161,9 @@ internal sealed unsafe class DiskStore : IDisposable
             if (recorded.Device == _loadedStamp.Device && recorded.Inode == _loadedStamp.Inode)
                 return Scan(fromIndex, recorded);
         }
-        return Scan();
+        StoreSnapshot snapshot = Scan();
+        _readEveryFile = true;
+        return snapshot;
     }
 
     /// <summary>How many reservation files the last scan had to open and read.</summary>
@@ -146,27 +184,30 @@ internal sealed unsafe class DiskStore : IDisposable
             throw IoError($"cannot read {DirectoryPath}", LibC.errno);
         try
         {
-            byte[] buffer = new byte[64 * 1024];
-            fixed (byte* p = buffer)
+            // Small first (a small network's names fit in a few KB, and a fresh large array costs more to allocate
+            // than the whole read), large once the directory turns out to be big.
+            byte[] buffer = new byte[8 * 1024];
+            while (true)
             {
-                while (true)
+                nint n;
+                fixed (byte* p = buffer)
+                    n = Libc.GetDents64(fd, p, (nuint)buffer.Length);
+                if (n < 0)
+                    throw IoError($"cannot read {DirectoryPath}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+                if (n == 0)
+                    break;
+                for (int offset = 0; offset < n;)
                 {
-                    nint n = Libc.GetDents64(fd, p, (nuint)buffer.Length);
-                    if (n < 0)
-                        throw IoError($"cannot read {DirectoryPath}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
-                    if (n == 0)
-                        break;
-                    for (int offset = 0; offset < n;)
-                    {
-                        ushort recordLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(offset + 16));
-                        byte type = buffer[offset + 18];
-                        ReadOnlySpan<byte> name = buffer.AsSpan(offset + 19, recordLength - 19);
-                        name = name[..name.IndexOf((byte)0)];
-                        if (IpAddr.TryParseUtf8(name, out IpAddr address) && IsCanonicalName(address, name))
-                            names.Add((address, name.ToArray(), type));
-                        offset += recordLength;
-                    }
+                    ushort recordLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(offset + 16));
+                    byte type = buffer[offset + 18];
+                    ReadOnlySpan<byte> name = buffer.AsSpan(offset + 19, recordLength - 19);
+                    name = name[..name.IndexOf((byte)0)];
+                    if (IpAddr.TryParseUtf8(name, out IpAddr address) && IsCanonicalName(address, name))
+                        names.Add((address, name.ToArray(), type));
+                    offset += recordLength;
                 }
+                if (n > buffer.Length / 2 && buffer.Length < DirectoryReadBytes)
+                    buffer = GC.AllocateUninitializedArray<byte>(DirectoryReadBytes);
             }
         }
         finally
@@ -177,12 +218,10 @@ internal sealed unsafe class DiskStore : IDisposable
         var contents = new byte[]?[names.Count];
         var reused = new StoreSnapshot.Slot?[names.Count];
         int filesRead = 0;
-        int workers = Math.Clamp(Environment.ProcessorCount, 1, 4);
-        if (names.Count < 256)
-            workers = 1;
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+        int workers = names.Count < 256 ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
+        void ScanShare(int worker)
         {
-            byte[] buffer = new byte[MaxContentBytes + 1];
+            byte[] buffer = new byte[SmallReadBytes];
             int read = 0;
             for (int i = worker; i < names.Count; i += workers)
             {
@@ -194,12 +233,16 @@ internal sealed unsafe class DiskStore : IDisposable
                 }
                 if (type is Libc.DT_REG or Libc.DT_UNKNOWN)
                 {
-                    contents[i] = ReadTrimmed(name, buffer);
+                    contents[i] = ReadTrimmed(name, ref buffer);
                     read++;
                 }
             }
             Interlocked.Add(ref filesRead, read);
-        });
+        }
+        if (workers == 1)
+            ScanShare(0); // a few files: no thread pool to start
+        else
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, ScanShare);
         LastScanFilesRead = filesRead;
 
         var snapshot = new StoreSnapshot(names.Count);
@@ -227,9 +270,13 @@ internal sealed unsafe class DiskStore : IDisposable
     }
 
     /// <summary>The trimmed content of the file for <paramref name="address"/>, or null when missing or not a regular file.</summary>
-    public byte[]? ReadEntry(IpAddr address) => ReadTrimmed(Encoding.ASCII.GetBytes(address.ToString()), new byte[MaxContentBytes + 1]);
+    public byte[]? ReadEntry(IpAddr address) => ReadTrimmed(Encoding.ASCII.GetBytes(address.ToString()), ref _readBuffer);
 
-    private byte[]? ReadTrimmed(byte[] name, byte[] buffer)
+    /// <summary>
+    /// Reads a small file into <paramref name="buffer"/> (replaced by a larger one, up to <see cref="MaxContentBytes"/>
+    /// and one byte, only when the file fills it) and returns its trimmed content.
+    /// </summary>
+    private byte[]? ReadTrimmed(byte[] name, ref byte[] buffer)
     {
         int fd = OpenAt(_dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | Libc.O_NONBLOCK, 0);
         if (fd < 0)
@@ -237,23 +284,30 @@ internal sealed unsafe class DiskStore : IDisposable
         try
         {
             int total = 0;
-            fixed (byte* p = buffer)
+            while (true)
             {
-                while (total < buffer.Length)
+                if (total == buffer.Length)
                 {
-                    long n = read(fd, p + total, buffer.Length - total);
-                    if (n < 0)
-                    {
-                        if (LibC.errno == EINTR)
-                            continue;
-                        return null;
-                    }
-                    if (n == 0)
+                    if (buffer.Length > MaxContentBytes)
                         break;
-                    total += (int)n;
-                    if (total < 4096)
-                        break; // a short read of a small regular file on Linux is the whole file: skip the read that returns 0
+                    byte[] larger = GC.AllocateUninitializedArray<byte>(MaxContentBytes + 1);
+                    buffer.AsSpan(0, total).CopyTo(larger);
+                    buffer = larger;
                 }
+                long n;
+                fixed (byte* p = buffer)
+                    n = read(fd, p + total, buffer.Length - total);
+                if (n < 0)
+                {
+                    if (LibC.errno == EINTR)
+                        continue;
+                    return null;
+                }
+                if (n == 0)
+                    break;
+                total += (int)n;
+                if (total < SmallReadBytes)
+                    break; // a short read of a small regular file on Linux is the whole file: skip the read that returns 0
             }
             if (total > MaxContentBytes)
                 return null; // too large to be anyone's reservation
@@ -278,17 +332,11 @@ internal sealed unsafe class DiskStore : IDisposable
         {
             try
             {
-                WriteAll(fd, content, address);
-                if (fsync(fd) != 0)
-                    throw IoError($"cannot sync the reservation of {address}", LibC.errno);
-                byte[] procPath = Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}\0");
-                fixed (byte* from = procPath)
-                fixed (byte* to = name)
-                {
-                    if (linkat(AT_FDCWD, from, _dirFd, to, AT_SYMLINK_FOLLOW) == 0)
-                        return true;
-                }
-                int errno = LibC.errno;
+                WriteAll(fd, content, $"the reservation of {address}");
+                SyncData(fd, address);
+                int errno = LinkUnnamed(fd, name);
+                if (errno == 0)
+                    return true;
                 if (errno == EEXIST)
                     return false;
                 if (errno != ENOENT)
@@ -309,9 +357,8 @@ internal sealed unsafe class DiskStore : IDisposable
         {
             try
             {
-                WriteAll(fd, content, address);
-                if (fsync(fd) != 0)
-                    throw IoError($"cannot sync the reservation of {address}", LibC.errno);
+                WriteAll(fd, content, $"the reservation of {address}");
+                SyncData(fd, address);
             }
             finally
             {
@@ -335,6 +382,30 @@ internal sealed unsafe class DiskStore : IDisposable
         }
     }
 
+    /// <summary>Gives the unnamed file <paramref name="fd"/> the name <paramref name="name"/>: 0, or the errno.</summary>
+    private int LinkUnnamed(int fd, byte[] name)
+    {
+        byte[] procPath = Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}\0");
+        fixed (byte* from = procPath)
+        fixed (byte* to = name)
+        {
+            return linkat(AT_FDCWD, from, _dirFd, to, AT_SYMLINK_FOLLOW) == 0 ? 0 : LibC.errno;
+        }
+    }
+
+    /// <summary>
+    /// Puts the content of a reservation on disk before its name can get there: without it a crash could leave the
+    /// name with an empty file (delayed allocation), an address taken by nobody that DEL never releases.
+    /// </summary>
+    private static void SyncData(int fd, IpAddr address)
+    {
+        while (fdatasync(fd) != 0)
+        {
+            if (LibC.errno != EINTR)
+                throw IoError($"cannot sync the reservation of {address}", LibC.errno);
+        }
+    }
+
     /// <summary>Removes the reservation file of <paramref name="address"/>; false when it did not exist.</summary>
     public bool Remove(IpAddr address)
     {
@@ -355,42 +426,42 @@ internal sealed unsafe class DiskStore : IDisposable
     public IpAddr? ReadLastReserved(int rangeSetIndex)
     {
         byte[] name = Encoding.ASCII.GetBytes($"{LastReservedPrefix}{rangeSetIndex}\0");
-        byte[]? content = ReadTrimmed(name, new byte[MaxContentBytes + 1]);
+        byte[]? content = ReadTrimmed(name, ref _readBuffer);
         if (content is null)
             return null;
         return IpAddr.TryParseUtf8(content, out IpAddr address) ? address : null;
     }
 
-    /// <summary>Replaces <c>last_reserved_ip.N</c> (the address text, no newline, mode 0644) atomically.</summary>
+    /// <summary>
+    /// Writes <c>last_reserved_ip.N</c> (the address text, no newline, mode 0644) in place, as the reference does:
+    /// it is only read under the lock, and a file torn by a crash reads as no address, which makes both plugins
+    /// start again from the beginning of the range, as they do on a new network. Not renaming a temporary file over
+    /// it spares a directory change on every ADD. The text is written over the old one and the file then cut to
+    /// its length, rather than opened with O_TRUNC: on ext4 a file truncated to zero and rewritten is flushed to disk
+    /// when closed (auto_da_alloc), which would cost a disk write on every ADD.
+    /// </summary>
     public void WriteLastReserved(int rangeSetIndex, IpAddr address)
     {
         EnsureLocked();
-        byte[] name = Encoding.ASCII.GetBytes($"{LastReservedPrefix}{rangeSetIndex}\0");
-        byte[] temp = Encoding.ASCII.GetBytes($".{LastReservedPrefix}{rangeSetIndex}.tmp\0");
-        int fd = OpenAt(_dirFd, temp, O_CREAT | Libc.O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4);
+        string what = $"{LastReservedPrefix}{rangeSetIndex}";
+        byte[] name = Encoding.ASCII.GetBytes(what + "\0");
+        int fd = OpenAt(_dirFd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4 /* 0644 */);
         if (fd < 0)
-            throw IoError($"cannot write {LastReservedPrefix}{rangeSetIndex}", LibC.errno);
+            throw IoError($"cannot write {what}", LibC.errno);
         try
         {
-            WriteAll(fd, Encoding.ASCII.GetBytes(address.ToString()), address);
+            byte[] text = Encoding.ASCII.GetBytes(address.ToString());
+            WriteAll(fd, text, what);
+            while (ftruncate(fd, text.Length) != 0)
+            {
+                if (LibC.errno != EINTR)
+                    throw IoError($"cannot write {what}", LibC.errno);
+            }
         }
         finally
         {
             close(fd);
         }
-        fixed (byte* from = temp)
-        fixed (byte* to = name)
-        {
-            if (Libc.RenameAt(_dirFd, from, _dirFd, to) != 0)
-                throw IoError($"cannot write {LastReservedPrefix}{rangeSetIndex}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
-        }
-    }
-
-    /// <summary>Makes created and removed names durable.</summary>
-    public void SyncDirectory()
-    {
-        if (fsync(_dirFd) != 0)
-            throw IoError($"cannot sync {DirectoryPath}", LibC.errno);
     }
 
     /// <summary>
@@ -403,6 +474,17 @@ internal sealed unsafe class DiskStore : IDisposable
         EnsureLocked();
         string cacheDir = Path.Combine(_dataDir, CacheDirectoryName);
         string indexPath = Path.Combine(cacheDir, _network);
+        if (snapshot.Count < IndexMinEntries && (!_indexExisted || snapshot.Count < IndexMinEntries / 2))
+        {
+            // A small network: reading its files is cheaper than the index. Remove one left from larger days (its
+            // stamp can no longer match, but reading it would be wasted time).
+            if (_indexExisted)
+            {
+                DeleteIndex(indexPath);
+                _indexExisted = false;
+            }
+            return;
+        }
         try
         {
             DirStamp stamp = StatDirectory();
@@ -418,6 +500,7 @@ internal sealed unsafe class DiskStore : IDisposable
             string temp = Path.Combine(cacheDir, "." + _network + ".tmp"); // network names never start with a dot
             File.WriteAllBytes(temp, data);
             File.Move(temp, indexPath, overwrite: true);
+            _indexExisted = true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CniException)
         {
@@ -452,15 +535,37 @@ internal sealed unsafe class DiskStore : IDisposable
         return false;
     }
 
+    /// <summary>The index file's bytes, or null when there is none (the common case on small networks: no exception).</summary>
     private byte[]? ReadIndexBytes()
     {
+        int fd = OpenPath(Path.Combine(_dataDir, CacheDirectoryName, _network), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return null;
         try
         {
-            return File.ReadAllBytes(Path.Combine(_dataDir, CacheDirectoryName, _network));
+            statx st;
+            byte empty = 0;
+            if (statx(fd, &empty, AT_EMPTY_PATH, STATX_SIZE, &st) != 0 || st.stx_size > int.MaxValue / 2)
+                return null;
+            byte[] data = new byte[(int)st.stx_size];
+            int total = 0;
+            fixed (byte* p = data)
+            {
+                while (total < data.Length)
+                {
+                    long n = read(fd, p + total, data.Length - total);
+                    if (n < 0 && LibC.errno == EINTR)
+                        continue;
+                    if (n <= 0)
+                        return null; // changed under us: not worth trusting
+                    total += (int)n;
+                }
+            }
+            return data;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        finally
         {
-            return null;
+            close(fd);
         }
     }
 
@@ -601,7 +706,7 @@ internal sealed unsafe class DiskStore : IDisposable
 
     private static byte[] NameOf(IpAddr address) => Encoding.ASCII.GetBytes(address + "\0");
 
-    private static void WriteAll(int fd, ReadOnlySpan<byte> content, IpAddr address)
+    private static void WriteAll(int fd, ReadOnlySpan<byte> content, string what)
     {
         fixed (byte* p = content)
         {
@@ -613,7 +718,7 @@ internal sealed unsafe class DiskStore : IDisposable
                 {
                     if (LibC.errno == EINTR)
                         continue;
-                    throw IoError($"cannot write the reservation of {address}", LibC.errno);
+                    throw IoError($"cannot write {what}", LibC.errno);
                 }
                 written += (int)n;
             }
