@@ -122,7 +122,7 @@ public sealed class BridgeSettings
     /// <summary>preserveDefaultVlan (default true).</summary>
     public bool PreserveDefaultVlan => Options.PreserveDefaultVlan ?? true;
 
-    /// <summary>The container MAC requested by the runtime, if any.</summary>
+    /// <summary>The container MAC requested by the runtime, if any (read for ADD only).</summary>
     public PhysicalAddress? Mac { get; init; }
 
     /// <summary>The masquerade backend (resolved even when ipMasq is off, to validate the key).</summary>
@@ -171,7 +171,8 @@ public sealed class BridgeSettings
             IsLayer3 = layer3,
             IsGateway = o.IsGateway || o.IsDefaultGateway,
             TrunkVlans = trunk,
-            Mac = MacAddressArgs.Resolve(request),
+            // Only ADD uses the MAC: a bad one must not make DEL (which runtimes send after a failed ADD) fail too.
+            Mac = request.Command == CniCommand.Add ? MacAddressArgs.Resolve(request) : null,
             MasqBackend = backend,
         };
     }

@@ -41,10 +41,7 @@ public class BridgePlugin : CniPlugin
         CniResult? ipam = null;
         if (conf.IsLayer3)
         {
-            ipam = await Ipam.ExecAddAsync(request, cancellationToken).ConfigureAwait(false);
-            tx.OnRollback("release the IPAM reservation", () => Ipam.ExecDelAsync(request, CancellationToken.None));
-            if (ipam.Ips.Count == 0)
-                throw new CniException(CniErrorCode.Internal, "IPAM plugin returned missing IP config");
+            ipam = await tx.IpamAddAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
         trace.Mark("IPAM ADD");
@@ -124,8 +121,9 @@ public class BridgePlugin : CniPlugin
         if (conf.Options.MacSpoofCheck)
         {
             string refId = SpoofCheckId(request);
-            await MacSpoofCheck.SetupAsync(hostVeth.Name, result.Interfaces[2].Mac!, refId, cancellationToken).ConfigureAwait(false);
+            // Registered first: a cancelled setup may still have applied its rules, and missing rules are no error to remove.
             tx.OnRollback("remove the MAC spoof check", () => MacSpoofCheck.TeardownAsync(refId, CancellationToken.None));
+            await MacSpoofCheck.SetupAsync(hostVeth.Name, result.Interfaces[2].Mac!, refId, cancellationToken).ConfigureAwait(false);
         }
 
         if (ipam is not null)

@@ -1,3 +1,5 @@
+using Cni.Spec;
+
 namespace Cni.Plugins.Common;
 
 /// <summary>
@@ -8,8 +10,7 @@ namespace Cni.Plugins.Common;
 /// <example>
 /// <code>
 /// await using var tx = new AddTransaction(request.Environment.Stderr);
-/// CniResult ipam = await Ipam.ExecAddAsync(request, ct);
-/// tx.OnRollback("release addresses", () => Ipam.ExecDelAsync(request, CancellationToken.None));
+/// CniResult ipam = await tx.IpamAddAsync(request, ct); // registers the IPAM DEL
 /// nl.AddVeth(...);
 /// tx.OnRollback("delete veth", () => nl.DeleteLink(name));
 /// ...
@@ -43,6 +44,21 @@ public sealed class AddTransaction : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(undo);
         _undos.Add((description, undo));
+    }
+
+    /// <summary>
+    /// Delegates ADD to the IPAM plugin (<c>ipam.type</c>) and registers the matching DEL as its undo. A result without
+    /// addresses is an error; the rollback then releases whatever the plugin reserved.
+    /// </summary>
+    /// <exception cref="CniException">The IPAM plugin failed, or returned no address.</exception>
+    public async Task<CniResult> IpamAddAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CniResult result = await Ipam.ExecAddAsync(request, cancellationToken).ConfigureAwait(false);
+        OnRollback("release the IPAM reservation", () => Ipam.ExecDelAsync(request, CancellationToken.None));
+        if (result.Ips.Count == 0)
+            throw new CniException(CniErrorCode.Internal, "IPAM plugin returned missing IP config");
+        return result;
     }
 
     /// <summary>Keeps every change: the undos are dropped.</summary>

@@ -88,16 +88,31 @@ public sealed class ContainerNamespace : IDisposable
 
     /// <summary>
     /// Opens <paramref name="path"/>; a missing or unusable namespace is a CNI error naming <c>CNI_NETNS</c>
-    /// (code 5, I/O failure, as the reference's "failed to open netns").
+    /// (code 5, I/O failure, as the reference's "failed to open netns"); an empty path is code 4.
     /// </summary>
     public static ContainerNamespace Open(string? path)
     {
         if (string.IsNullOrEmpty(path))
             throw new CniException(CniErrorCode.InvalidEnvironmentVariables, "missing network namespace (CNI_NETNS)");
-        return TryOpen(path) ?? throw new CniException(CniErrorCode.IoFailure, $"failed to open netns \"{path}\": no such namespace (CNI_NETNS)");
+        try
+        {
+            return new ContainerNamespace(NetNs.Open(path));
+        }
+        catch (NetlinkException ex) when (ex.IsNotFound)
+        {
+            throw new CniException(CniErrorCode.IoFailure, $"failed to open netns \"{path}\": no such namespace (CNI_NETNS)");
+        }
+        catch (NetlinkException ex)
+        {
+            throw new CniException(CniErrorCode.IoFailure, $"failed to open netns \"{path}\" (CNI_NETNS): {ex.Message}");
+        }
     }
 
-    /// <summary>Opens <paramref name="path"/>, or returns null when it does not exist any more (what DEL must tolerate).</summary>
+    /// <summary>
+    /// Opens <paramref name="path"/> for DEL, which must treat a namespace that is gone as success: returns null for an
+    /// empty path, a missing file, or a file that is no network namespace any more (a leftover mount point after the
+    /// container died).
+    /// </summary>
     public static ContainerNamespace? TryOpen(string? path)
     {
         if (string.IsNullOrEmpty(path))
@@ -106,13 +121,13 @@ public sealed class ContainerNamespace : IDisposable
         {
             return new ContainerNamespace(NetNs.Open(path));
         }
-        catch (NetlinkException ex) when (ex.IsNotFound)
+        catch (NetlinkException ex) when (ex.IsNotFound || ex.Errno == NetlinkException.EINVAL)
         {
             return null;
         }
         catch (NetlinkException ex)
         {
-            throw new CniException(CniErrorCode.IoFailure, $"failed to open netns \"{path}\": {ex.Message}");
+            throw new CniException(CniErrorCode.IoFailure, $"failed to open netns \"{path}\" (CNI_NETNS): {ex.Message}");
         }
     }
 

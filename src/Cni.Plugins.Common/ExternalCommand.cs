@@ -33,7 +33,8 @@ public static class ExternalCommand
         return null;
     }
 
-    /// <summary>Runs <paramref name="path"/> with <paramref name="arguments"/> and <paramref name="stdin"/>; never throws for a non-zero exit.</summary>
+    /// <summary>Runs <paramref name="path"/> with <paramref name="arguments"/> and <paramref name="stdin"/>; never throws for a
+    /// non-zero exit. Cancellation kills the process.</summary>
     public static async Task<CommandOutput> RunAsync(string path, IEnumerable<string> arguments, string? stdin = null, CancellationToken cancellationToken = default)
     {
         var startInfo = new ProcessStartInfo(path)
@@ -62,7 +63,23 @@ public static class ExternalCommand
         {
             process.StandardInput.Close();
         }
-        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Cancelled (plugin timeout): do not leave the tool running behind us.
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited meanwhile.
+            }
+            throw;
+        }
         return new CommandOutput(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
     }
 }

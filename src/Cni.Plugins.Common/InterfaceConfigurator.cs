@@ -15,6 +15,11 @@ public sealed class InterfaceConfigOptions
     /// <summary>Set <c>arp_notify=1</c> so that the interface announces its addresses when it comes up (default true).</summary>
     public bool ArpNotify { get; init; } = true;
 
+    /// <summary>Set IPv6 <c>ndisc_notify=1</c> so that the interface sends unsolicited neighbour advertisements when it
+    /// comes up or its MAC changes (default false; the reference macvlan and ipvlan plugins set it). Best effort: ignored
+    /// where IPv6 is disabled.</summary>
+    public bool NdiscNotify { get; init; }
+
     /// <summary>How long to wait for IPv6 DAD when <see cref="EnableDad"/> is set.</summary>
     public TimeSpan DadTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
@@ -106,7 +111,7 @@ public static class InterfaceConfigurator
 
     /// <summary>
     /// The kernel settings <see cref="Configure"/> applies to <paramref name="ifName"/>: IPv6 enabled on lo and the
-    /// interface when it gets an IPv6 address, DAD as configured, arp_notify.
+    /// interface when it gets an IPv6 address, DAD as configured, arp_notify and ndisc_notify as configured.
     /// </summary>
     public static List<SysctlSetting> Sysctls(string ifName, bool hasIPv6, InterfaceConfigOptions options)
     {
@@ -130,6 +135,8 @@ public static class InterfaceConfigurator
         }
         if (options.ArpNotify)
             sysctls.Add(new($"net/ipv4/conf/{ifName}/arp_notify", "1"));
+        if (options.NdiscNotify)
+            sysctls.Add(new(v6 + "ndisc_notify", "1"));
         return sysctls;
     }
 

@@ -198,47 +198,103 @@ public static class SubInterfaces
     }
 
     /// <summary>
-    /// Sets the IPv4 <c>arp_notify</c> and IPv6 <c>ndisc_notify</c> of <paramref name="ifName"/> (best effort), so that
-    /// the interface announces its addresses when it comes up, as the reference sub-interface plugins do.
+    /// The result of a sub-interface ADD, applied: <paramref name="link"/> (now called <c>CNI_IFNAME</c>) as the only
+    /// interface, in the container; with <paramref name="addresses"/>, every address on it (<c>interface</c> 0) with the
+    /// routes and DNS, configured in the container (which brings the link up); without (L2 only), the link just set up.
+    /// The network configuration's <c>dns</c>, when set, replaces the addresses' DNS.
     /// </summary>
-    public static void EnableNotify(ContainerNamespace container, string ifName)
+    /// <param name="request">The ADD request.</param>
+    /// <param name="container">The container namespace.</param>
+    /// <param name="link">The link as created and renamed.</param>
+    /// <param name="addresses">The IPAM result (or the previous result when chained); null for an L2-only link.</param>
+    /// <param name="options">How to configure the interface (see <see cref="InterfaceConfigurator.Configure"/>).</param>
+    /// <exception cref="CniException">The kernel refused an address, a route, or setting the link up.</exception>
+    public static CniResult ConfigureResult(CniRequest request, ContainerNamespace container, Link link, CniResult? addresses, InterfaceConfigOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(container);
-        container.SetSysctls(
-        [
-            new SysctlSetting($"net/ipv4/conf/{ifName}/arp_notify", "1"),
-            new SysctlSetting($"net/ipv6/conf/{ifName}/ndisc_notify", "1"),
-        ]);
+        ArgumentNullException.ThrowIfNull(link);
+        var result = new CniResult
+        {
+            Interfaces = [new CniInterface { Name = link.Name, Mac = InterfaceChecks.FormatMac(link.MacAddress), Mtu = link.Mtu, Sandbox = container.Path }],
+        };
+        if (addresses is not null)
+        {
+            result.Ips = addresses.Ips;
+            foreach (CniIPConfig ip in result.Ips)
+                ip.Interface = 0;
+            result.Routes = addresses.Routes;
+            result.Dns = addresses.Dns;
+            InterfaceConfigurator.Configure(container, request.IfName, result, options);
+        }
+        else
+        {
+            try
+            {
+                container.Netlink.SetLinkUp(link.Index);
+            }
+            catch (NetlinkException ex)
+            {
+                throw new CniException(CniErrorCode.Internal, $"failed to set \"{request.IfName}\" up: {ex.Message}");
+            }
+        }
+        if (request.Config.Dns is { IsEmpty: false } dns)
+            result.Dns = dns;
+        return result;
     }
 
     /// <summary>
-    /// The DEL of a sub-interface plugin: deletes <c>CNI_IFNAME</c> in the container (a missing namespace or interface is
-    /// success; an empty <c>CNI_NETNS</c> skips it), then releases the addresses when <paramref name="releaseIpam"/>.
-    /// The master is never looked at, so DEL works after it was deleted.
+    /// The DEL of a sub-interface plugin: deletes <c>CNI_IFNAME</c> in the container (a missing namespace, a path that is
+    /// no network namespace any more, or a missing interface is success; an empty <c>CNI_NETNS</c> skips it), then
+    /// releases the addresses when <paramref name="releaseIpam"/>, also when the link could not be deleted (the first
+    /// error is the one reported; a later one is logged to stderr). The master is never looked at, so DEL works after it
+    /// was deleted.
     /// </summary>
     public static async Task DeleteAsync(CniRequest request, bool releaseIpam, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using (ContainerNamespace? container = ContainerNamespace.TryOpen(request.NetNs))
+        CniException? linkError = null;
+        try
         {
-            if (container is not null && container.Netlink.FindLink(request.IfName) is { } link)
-            {
-                try
-                {
-                    container.Netlink.DeleteLink(link.Index);
-                }
-                catch (NetlinkException ex) when (!ex.IsNotFound)
-                {
-                    throw new CniException(CniErrorCode.Internal, $"failed to delete \"{request.IfName}\": {ex.Message}");
-                }
-                catch (NetlinkException)
-                {
-                    // Gone meanwhile.
-                }
-            }
+            DeleteLink(request);
+        }
+        catch (CniException ex)
+        {
+            linkError = ex;
         }
         if (releaseIpam)
-            await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
+        {
+            try
+            {
+                await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CniException ex) when (linkError is not null)
+            {
+                request.Environment.Stderr.WriteLine($"failed to release the addresses: {ex.Message}");
+            }
+        }
+        if (linkError is not null)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(linkError);
+    }
+
+    private static void DeleteLink(CniRequest request)
+    {
+        using ContainerNamespace? container = ContainerNamespace.TryOpen(request.NetNs);
+        RtNetlink? netlink = container?.TryConnect();
+        if (netlink?.FindLink(request.IfName) is not { } link)
+            return;
+        try
+        {
+            netlink.DeleteLink(link.Index);
+        }
+        catch (NetlinkException ex) when (!ex.IsNotFound)
+        {
+            throw new CniException(CniErrorCode.Internal, $"failed to delete \"{request.IfName}\": {ex.Message}");
+        }
+        catch (NetlinkException)
+        {
+            // Gone meanwhile.
+        }
     }
 
     /// <summary>

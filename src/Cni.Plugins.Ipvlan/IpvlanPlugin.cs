@@ -109,18 +109,9 @@ public class IpvlanPlugin : CniPlugin
         await using var tx = new AddTransaction(request.Environment.Stderr);
 
         // Addresses first (from IPAM, or reused from prevResult when chained without ipam).
-        CniResult addresses;
-        if (conf.IsLayer3)
-        {
-            addresses = await Ipam.ExecAddAsync(request, cancellationToken).ConfigureAwait(false);
-            tx.OnRollback("release the IPAM reservation", () => Ipam.ExecDelAsync(request, CancellationToken.None));
-            if (addresses.Ips.Count == 0)
-                throw new CniException(CniErrorCode.Internal, "IPAM plugin returned missing IP config");
-        }
-        else
-        {
-            addresses = request.Config.PrevResult!.Clone();
-        }
+        CniResult addresses = conf.IsLayer3
+            ? await tx.IpamAddAsync(request, cancellationToken).ConfigureAwait(false)
+            : request.Config.PrevResult!.Clone();
 
         // The ipvlan, created in the container under a temporary name, then renamed to CNI_IFNAME.
         MasterLink master = conf.Master!;
@@ -129,21 +120,9 @@ public class IpvlanPlugin : CniPlugin
             (netlink, name, ns) => netlink.AddIpvlan(name, master.Link.Index, conf.Mode, IpvlanFlags.Bridge, new LinkOptions { Mtu = mtu, Namespace = ns }),
             tx);
 
-        // Every address belongs to the ipvlan; configure them with the routes (this brings the link up).
-        var result = new CniResult
-        {
-            Interfaces = [new CniInterface { Name = link.Name, Mac = InterfaceChecks.FormatMac(link.MacAddress), Mtu = link.Mtu, Sandbox = container.Path }],
-            Ips = addresses.Ips,
-            Routes = addresses.Routes,
-            Dns = addresses.Dns,
-        };
-        foreach (CniIPConfig ip in result.Ips)
-            ip.Interface = 0;
-        SubInterfaces.EnableNotify(container, request.IfName);
-        InterfaceConfigurator.Configure(container, request.IfName, result);
-
-        if (request.Config.Dns is { IsEmpty: false } dns)
-            result.Dns = dns;
+        // Every address belongs to the ipvlan; configure them with the routes (this brings the link up). As the
+        // reference, the link announces its addresses (ARP and IPv6 neighbour notifications) when it comes up.
+        CniResult result = SubInterfaces.ConfigureResult(request, container, link, addresses, new InterfaceConfigOptions { NdiscNotify = true });
         tx.Commit();
         return result;
     }

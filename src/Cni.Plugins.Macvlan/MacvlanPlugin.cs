@@ -75,10 +75,7 @@ public class MacvlanPlugin : CniPlugin
         MacvlanMode mode = ParseMode(o.Mode);
         PhysicalAddress? mac = MacAddressArgs.Resolve(request);
         if (mac is null && !string.IsNullOrEmpty(o.Mac))
-        {
-            if (!MacAddressArgs.TryParse(o.Mac, out mac))
-                throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid MAC address \"{o.Mac}\" (mac): expected six hex bytes like 0a:58:0a:01:02:03");
-        }
+            mac = MacAddressArgs.Parse(o.Mac, "mac");
         if (o.BcQueueLen is < 0 or > uint.MaxValue)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid broadcast queue length {o.BcQueueLen}, must be [0, {uint.MaxValue}] (bcqueuelen)");
         MasterLink master = SubInterfaces.FindMaster(o.Master, o.LinkInContainer, request.NetNs);
@@ -119,14 +116,7 @@ public class MacvlanPlugin : CniPlugin
         await using var tx = new AddTransaction(request.Environment.Stderr);
 
         // Addresses first: the IPAM plugin validates its own configuration before any link exists.
-        CniResult? ipam = null;
-        if (conf.IsLayer3)
-        {
-            ipam = await Ipam.ExecAddAsync(request, cancellationToken).ConfigureAwait(false);
-            tx.OnRollback("release the IPAM reservation", () => Ipam.ExecDelAsync(request, CancellationToken.None));
-            if (ipam.Ips.Count == 0)
-                throw new CniException(CniErrorCode.Internal, "IPAM plugin returned missing IP config");
-        }
+        CniResult? ipam = conf.IsLayer3 ? await tx.IpamAddAsync(request, cancellationToken).ConfigureAwait(false) : null;
 
         // The macvlan, created in the container under a temporary name, then renamed to CNI_IFNAME.
         MasterLink master = conf.Master!;
@@ -138,37 +128,9 @@ public class MacvlanPlugin : CniPlugin
                 new MacvlanOptions { Mtu = mtu, MacAddress = conf.Mac, Namespace = ns, BroadcastQueueLength = bcQueueLength }),
             tx);
 
-        var result = new CniResult
-        {
-            Interfaces = [new CniInterface { Name = link.Name, Mac = InterfaceChecks.FormatMac(link.MacAddress), Mtu = link.Mtu, Sandbox = container.Path }],
-        };
-
-        if (ipam is not null)
-        {
-            // Every address belongs to the macvlan; configure them with the routes (this brings the link up).
-            result.Ips = ipam.Ips;
-            foreach (CniIPConfig ip in result.Ips)
-                ip.Interface = 0;
-            result.Routes = ipam.Routes;
-            result.Dns = ipam.Dns;
-            SubInterfaces.EnableNotify(container, request.IfName);
-            InterfaceConfigurator.Configure(container, request.IfName, result);
-        }
-        else
-        {
-            // L2 only: just bring it up.
-            try
-            {
-                container.Netlink.SetLinkUp(link.Index);
-            }
-            catch (NetlinkException ex)
-            {
-                throw new CniException(CniErrorCode.Internal, $"failed to set \"{request.IfName}\" up: {ex.Message}");
-            }
-        }
-
-        if (request.Config.Dns is { IsEmpty: false } dns)
-            result.Dns = dns;
+        // With addresses, configure them with the routes (this brings the link up); L2 only: just bring it up. As the
+        // reference, the link announces its addresses (ARP and IPv6 neighbour notifications) when it comes up.
+        CniResult result = SubInterfaces.ConfigureResult(request, container, link, ipam, new InterfaceConfigOptions { NdiscNotify = true });
         tx.Commit();
         return result;
     }

@@ -78,10 +78,7 @@ public class VlanPlugin : CniPlugin
         await using var tx = new AddTransaction(request.Environment.Stderr);
 
         // Addresses first: the IPAM plugin validates its own configuration before any link exists.
-        CniResult ipam = await Ipam.ExecAddAsync(request, cancellationToken).ConfigureAwait(false);
-        tx.OnRollback("release the IPAM reservation", () => Ipam.ExecDelAsync(request, CancellationToken.None));
-        if (ipam.Ips.Count == 0)
-            throw new CniException(CniErrorCode.Internal, "IPAM plugin returned missing IP config");
+        CniResult ipam = await tx.IpamAddAsync(request, cancellationToken).ConfigureAwait(false);
 
         // The VLAN link, created in the container under a temporary name, then renamed to CNI_IFNAME.
         MasterLink master = conf.Master!;
@@ -91,19 +88,7 @@ public class VlanPlugin : CniPlugin
             tx);
 
         // Every address belongs to the VLAN link; configure them with the routes (this brings the link up).
-        var result = new CniResult
-        {
-            Interfaces = [new CniInterface { Name = link.Name, Mac = InterfaceChecks.FormatMac(link.MacAddress), Mtu = link.Mtu, Sandbox = container.Path }],
-            Ips = ipam.Ips,
-            Routes = ipam.Routes,
-            Dns = ipam.Dns,
-        };
-        foreach (CniIPConfig ip in result.Ips)
-            ip.Interface = 0;
-        InterfaceConfigurator.Configure(container, request.IfName, result);
-
-        if (request.Config.Dns is { IsEmpty: false } dns)
-            result.Dns = dns;
+        CniResult result = SubInterfaces.ConfigureResult(request, container, link, ipam);
         tx.Commit();
         return result;
     }

@@ -57,11 +57,21 @@ public class BridgeConfigTests
     [TestCase(""","ipMasq":true,"ipMasqBackend":"pf" """, "ipMasqBackend")]
     [TestCase(""","disableContainerInterface":true,"ipam":{"type":"host-local"}""", "disableContainerInterface")]
     [TestCase(""","runtimeConfig":{"mac":"nope"}""", "runtimeConfig.mac")]
+    [TestCase(""","runtimeConfig":{"mac":"01:00:5e:00:00:01"}""", "(runtimeConfig.mac): a multicast")]
     public void InvalidConfigurationIsRefusedBeforeAnyKernelChange(string extra, string message)
     {
         CniException? ex = Assert.Throws<CniException>(() => BridgeSettings.Load(Request(Conf(extra))));
         Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.InvalidNetworkConfig));
         Assert.That(ex.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public void DelIgnoresABadMac()
+    {
+        // Runtimes send DEL after a failed ADD with the same arguments: the MAC that failed ADD must not fail DEL.
+        byte[] raw = Encoding.UTF8.GetBytes(Conf(""","runtimeConfig":{"mac":"01:00:5e:00:00:01"}"""));
+        var del = new CniRequest { Command = CniCommand.Del, Config = NetConf.Parse(raw), RawConfig = raw, Args = CniArgs.Parse("MAC=nonsense"), Environment = new InMemoryCniEnvironment([]) };
+        Assert.That(BridgeSettings.Load(del).Mac, Is.Null);
     }
 
     [Test]

@@ -252,6 +252,22 @@ public class BridgeKernelTests
     }
 
     [Test]
+    public async Task DelWithAPathThatIsNoNamespaceAnyMoreReleasesEverything()
+    {
+        // A leftover mount point after the container died is an ordinary file: DEL treats the namespace as gone.
+        using var h = new BridgeHarness();
+        JsonObject conf = h.Config("1.0.0", """{"ipMasq": true}""");
+        string ns = h.CreateNamespace();
+        (await h.AddAsync(conf, ns, "pod1")).AssertSuccess();
+        string leftover = Path.Combine(h.DataDir, "leftover-netns");
+        File.WriteAllText(leftover, "");
+        (await h.DelAsync(conf, leftover, "pod1")).AssertSuccess();
+        Assert.That(h.BridgePorts(), Is.Empty, "host veth");
+        Assert.That(h.Reservations(), Is.Empty, "address");
+        Assert.That(h.NftMasqRules(), Is.Empty, "masquerade rule");
+    }
+
+    [Test]
     public async Task DelWithEmptyNetnsReleasesAddressRulesAndHostVeth([ValueSource(nameof(Modes))] Mode mode)
     {
         using var h = new BridgeHarness(mode);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Cni.Plugins.Common;
 using Cni.Spec;
+using Cni.TestSupport;
 
 namespace Cni.Plugins.Common.Tests;
 
@@ -235,6 +236,37 @@ public class MacAddressArgsTests
         Assert.That(ex.Message, Does.Contain("runtimeConfig.mac").And.Contain("zz:00"));
     }
 
+    [TestCase("CNI_ARGS MAC")]
+    [TestCase("args.cni.mac")]
+    [TestCase("runtimeConfig.mac")]
+    public void MulticastMacIsRejectedNamingItsSource(string source)
+    {
+        const string multicast = "01:00:5e:00:00:01";
+        string conf = source switch
+        {
+            "args.cni.mac" => """{"cniVersion":"1.0.0","name":"n","type":"bridge","args":{"cni":{"mac":"01:00:5e:00:00:01"}}}""",
+            "runtimeConfig.mac" => """{"cniVersion":"1.0.0","name":"n","type":"bridge","runtimeConfig":{"mac":"01:00:5e:00:00:01"}}""",
+            _ => """{"cniVersion":"1.0.0","name":"n","type":"bridge"}""",
+        };
+        string? cniArgs = source == "CNI_ARGS MAC" ? "MAC=" + multicast : null;
+        CniException? ex = Assert.Throws<CniException>(() => MacAddressArgs.Resolve(Request(conf, cniArgs)));
+        Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.InvalidNetworkConfig));
+        Assert.That(ex.Message, Does.Contain($"({source})").And.Contain(multicast).And.Contain("multicast"));
+    }
+
+    [Test]
+    public void ParseAcceptsUnicastAndRejectsMulticastAndZero()
+    {
+        Assert.That(MacAddressArgs.Parse("0a:58:0a:01:02:03", "mac").ToString(), Is.EqualTo("0A580A010203"));
+        Assert.That(MacAddressArgs.Parse("02-00-00-00-00-01", "mac").ToString(), Is.EqualTo("020000000001"));
+        foreach (string bad in new[] { "ff:ff:ff:ff:ff:ff", "33:33:00:00:00:01", "00:00:00:00:00:00", "0a:58" })
+        {
+            CniException? ex = Assert.Throws<CniException>(() => MacAddressArgs.Parse(bad, "mac"), bad);
+            Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.InvalidNetworkConfig), bad);
+            Assert.That(ex.Message, Does.Contain("(mac)").And.Contain(bad), bad);
+        }
+    }
+
     [TestCase("0a:58:0a:01:02:03", true)]
     [TestCase("0A-58-0A-01-02-03", true)]
     [TestCase("0a:58:0a:01:02", false)]
@@ -251,6 +283,15 @@ public class InterfaceHelpersTests
     [TestCase("192.168.7.9/30", "192.168.7.11")]
     public void Broadcast(string prefix, string expected) =>
         Assert.That(InterfaceConfigurator.Broadcast(IPPrefix.Parse(prefix)).ToString(), Is.EqualTo(expected));
+
+    [Test]
+    public void NdiscNotifyIsAnOption()
+    {
+        static string[] Keys(InterfaceConfigOptions o) => InterfaceConfigurator.Sysctls("eth0", false, o).Select(s => $"{s.Key}={s.Value}").ToArray();
+        Assert.That(Keys(new InterfaceConfigOptions()), Does.Contain("net/ipv4/conf/eth0/arp_notify=1").And.No.Contain("net/ipv6/conf/eth0/ndisc_notify=1"));
+        Assert.That(Keys(new InterfaceConfigOptions { NdiscNotify = true }), Does.Contain("net/ipv6/conf/eth0/ndisc_notify=1"));
+        Assert.That(Keys(new InterfaceConfigOptions { ArpNotify = false }), Does.Not.Contain("net/ipv4/conf/eth0/arp_notify=1"));
+    }
 
     [Test]
     public void FindsInterfacesBySandbox()
@@ -282,5 +323,32 @@ public class InterfaceHelpersTests
         var request = new CniRequest { Command = CniCommand.Check, Config = NetConf.Parse(raw), RawConfig = raw, Environment = new InMemoryCniEnvironment([]) };
         CniException? ex = Assert.Throws<CniException>(() => InterfaceChecks.RequirePrevResult(request));
         Assert.That(ex!.Message, Does.Contain("prevResult"));
+    }
+}
+
+[Category(Category.Kernel)]
+public class SubInterfaceDeleteTests
+{
+    [Test]
+    public async Task DelToleratesAPathThatIsNoNamespaceAnyMore()
+    {
+        // What a runtime leaves when the container died but the bind-mount target stayed: an ordinary file.
+        TestEnvironment.RequireRoot();
+        string path = Path.Combine(Path.GetTempPath(), TestEnvironment.UniqueName("notns"));
+        File.WriteAllText(path, "");
+        try
+        {
+            byte[] raw = Encoding.UTF8.GetBytes("""{"cniVersion":"1.0.0","name":"n","type":"macvlan"}""");
+            var request = new CniRequest
+            {
+                Command = CniCommand.Del, Config = NetConf.Parse(raw), RawConfig = raw, NetNs = path, IfName = "eth0", ContainerId = "c1",
+                Environment = new InMemoryCniEnvironment([]),
+            };
+            await SubInterfaces.DeleteAsync(request, releaseIpam: false, CancellationToken.None);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

@@ -21,6 +21,8 @@ public class MacvlanConfigTests
     [TestCase("""{"mac": "02:00:00:00:00"}""", null, 7u, "(mac)", TestName = "MacTooShort")]
     [TestCase("""{"mac": "zz:00:00:00:00:01"}""", null, 7u, "(mac)", TestName = "MacNotHex")]
     [TestCase("{}", "IgnoreUnknown=1;MAC=nonsense", 7u, "CNI_ARGS MAC", TestName = "CniArgsMacInvalid")]
+    [TestCase("""{"mac": "01:00:5e:00:00:01"}""", null, 7u, "multicast", TestName = "MacMulticast")]
+    [TestCase("{}", "IgnoreUnknown=1;MAC=ff:ff:ff:ff:ff:ff", 7u, "(CNI_ARGS MAC): a multicast", TestName = "CniArgsMacMulticast")]
     [TestCase("""{"runtimeConfig": {"mac": "1:2:3"}}""", null, 7u, "runtimeConfig.mac", TestName = "RuntimeConfigMacInvalid")]
     [TestCase("{}", "FOO=bar", 4u, "FOO", TestName = "UnknownCniArgsKey")]
     [TestCase("""{"bcqueuelen": -1}""", null, 7u, "bcqueuelen", TestName = "BcQueueLenNegative")]

@@ -48,6 +48,9 @@ public class MacvlanKernelTests
         Assert.That(r1["ips"]![0]!["interface"]!.GetValue<int>(), Is.EqualTo(0));
         Assert.That(SubInterfaceHarness.LinkDetails(ns1, "eth0"), Does.Contain("macvlan mode bridge"));
         Assert.That(SubInterfaceHarness.Links(h.HostNs), Has.Length.EqualTo(3), "nothing but lo and the veth pair in the host");
+        // As the reference: the interface announces its addresses (ARP and IPv6 neighbour notifications).
+        Assert.That(Shell.Run("ip", "netns", "exec", ns1, "cat", "/proc/sys/net/ipv4/conf/eth0/arp_notify").Stdout.Trim(), Is.EqualTo("1"), "arp_notify");
+        Assert.That(Shell.Run("ip", "netns", "exec", ns1, "cat", "/proc/sys/net/ipv6/conf/eth0/ndisc_notify").Stdout.Trim(), Is.EqualTo("1"), "ndisc_notify");
 
         Assert.That(Shell.Ping(ns1, Address(r2)), Is.True, "pod1 -> pod2");
         Assert.That(Shell.Ping(ns2, Address(r1)), Is.True, "pod2 -> pod1");
@@ -277,7 +280,7 @@ public class MacvlanKernelTests
         switch (failure)
         {
             case "multicast-mac":
-                // Refused by the kernel when the macvlan is created, after IPAM reserved an address.
+                // Refused with the configuration now (the kernel would refuse it only after IPAM reserved an address).
                 args = "IgnoreUnknown=1;MAC=03:00:00:00:00:01";
                 break;
             case "ifname-taken":
