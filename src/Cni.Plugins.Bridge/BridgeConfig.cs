@@ -88,7 +88,7 @@ public sealed class ValidAttachment
 }
 
 /// <summary>Source-generated JSON metadata for the bridge configuration (key names case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(BridgeConfig))]
 internal sealed partial class BridgeJsonContext : JsonSerializerContext;
 
@@ -132,7 +132,7 @@ public sealed class BridgeSettings
     public static BridgeSettings Load(CniRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        BridgeConfig o = request.GetOptions(BridgeJsonContext.Default.BridgeConfig);
+        BridgeConfig o = request.GetOptions<BridgeConfig>(BridgeJsonContext.Default);
         string bridge = string.IsNullOrEmpty(o.BridgeName) ? BridgeConfig.DefaultBridgeName : o.BridgeName;
         try
         {

@@ -23,7 +23,7 @@ public sealed class IpvlanConfig
 }
 
 /// <summary>Source-generated JSON metadata for the ipvlan configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(IpvlanConfig))]
 internal sealed partial class IpvlanJsonContext : JsonSerializerContext;
 
@@ -56,7 +56,7 @@ public class IpvlanPlugin : CniPlugin
     public static Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        IpvlanConfig o = request.GetOptions(IpvlanJsonContext.Default.IpvlanConfig);
+        IpvlanConfig o = request.GetOptions<IpvlanConfig>(IpvlanJsonContext.Default);
         bool layer3 = !string.IsNullOrEmpty(request.Config.Ipam?.Type);
         if (!lookupMaster)
             return new Settings(o, IpvlanMode.L2, layer3, null);

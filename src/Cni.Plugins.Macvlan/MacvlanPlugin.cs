@@ -30,7 +30,7 @@ public sealed class MacvlanConfig
 }
 
 /// <summary>Source-generated JSON metadata for the macvlan configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(MacvlanConfig))]
 internal sealed partial class MacvlanJsonContext : JsonSerializerContext;
 
@@ -67,7 +67,7 @@ public class MacvlanPlugin : CniPlugin
     public static Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        MacvlanConfig o = request.GetOptions(MacvlanJsonContext.Default.MacvlanConfig);
+        MacvlanConfig o = request.GetOptions<MacvlanConfig>(MacvlanJsonContext.Default);
         bool layer3 = !string.IsNullOrEmpty(request.Config.Ipam?.Type);
         if (!lookupMaster)
             return new Settings(o, MacvlanMode.Bridge, null, layer3, null);

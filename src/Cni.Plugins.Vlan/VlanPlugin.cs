@@ -22,7 +22,7 @@ public sealed class VlanConfig
 }
 
 /// <summary>Source-generated JSON metadata for the vlan configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(VlanConfig))]
 internal sealed partial class VlanJsonContext : JsonSerializerContext;
 
@@ -52,7 +52,7 @@ public class VlanPlugin : CniPlugin
     public static Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        VlanConfig o = request.GetOptions(VlanJsonContext.Default.VlanConfig);
+        VlanConfig o = request.GetOptions<VlanConfig>(VlanJsonContext.Default);
         if (!lookupMaster)
             return new Settings(o, null);
         if (string.IsNullOrEmpty(request.Config.Ipam?.Type))
