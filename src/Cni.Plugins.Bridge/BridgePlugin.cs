@@ -423,7 +423,9 @@ public class BridgePlugin : CniPlugin
     /// <inheritdoc/>
     public override async Task DelAsync(CniRequest request, CancellationToken cancellationToken)
     {
+        var trace = new Trace(request);
         BridgeSettings conf = BridgeSettings.Load(request);
+        trace.Mark("configuration loaded");
 
         // Release the addresses: the IPAM plugin runs while links and rules go (independent resources).
         Task release = Task.CompletedTask;
@@ -441,6 +443,7 @@ public class BridgePlugin : CniPlugin
         try
         {
             await RemoveAttachmentAsync(request, conf, cancellationToken).ConfigureAwait(false);
+            trace.Mark("links and rules removed");
         }
         catch
         {
@@ -448,6 +451,7 @@ public class BridgePlugin : CniPlugin
             throw;
         }
         await release.ConfigureAwait(false);
+        trace.Mark("IPAM DEL");
     }
 
     /// <summary>DEL without IPAM: the veth pair, the MAC spoof check and the masquerade rules of the attachment.</summary>
@@ -461,8 +465,12 @@ public class BridgePlugin : CniPlugin
             RtNetlink? netlink = container?.TryConnect();
             if (netlink is not null && netlink.FindLink(request.IfName) is { } link)
             {
-                families = netlink.ListAddresses(link.Index)
-                    .Where(a => InterfaceChecks.IsGlobalUnicast(a.IPAddress)).Select(a => a.Family).ToHashSet();
+                // The address families narrow the masquerade teardown: without masquerading, skip the address dump.
+                if (conf.IsLayer3 && conf.Options.IpMasq)
+                {
+                    families = netlink.ListAddresses(link.Index)
+                        .Where(a => InterfaceChecks.IsGlobalUnicast(a.IPAddress)).Select(a => a.Family).ToHashSet();
+                }
                 try
                 {
                     netlink.DeleteLink(link.Index);
@@ -537,9 +545,11 @@ public class BridgePlugin : CniPlugin
     /// <inheritdoc/>
     public override async Task CheckAsync(CniRequest request, CancellationToken cancellationToken)
     {
+        var trace = new Trace(request);
         BridgeSettings conf = BridgeSettings.Load(request);
         CniResult prev = InterfaceChecks.RequirePrevResult(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
+        trace.Mark("configuration loaded, namespace opened");
         // The IPAM plugin checks its reservation while we check the links (both read-only and independent).
         Task ipamCheck = Task.CompletedTask;
         if (conf.IsLayer3)
@@ -556,6 +566,7 @@ public class BridgePlugin : CniPlugin
         try
         {
             CheckLinks(request, conf, prev, container);
+            trace.Mark("links checked");
         }
         catch
         {
@@ -563,6 +574,7 @@ public class BridgePlugin : CniPlugin
             throw;
         }
         await ipamCheck.ConfigureAwait(false);
+        trace.Mark("IPAM CHECK");
     }
 
     private static void CheckLinks(CniRequest request, BridgeSettings conf, CniResult prev, ContainerNamespace container)

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Text;
 using Cni.Spec.Json;
 
@@ -52,46 +51,39 @@ public sealed class PluginExecutor
         ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var startInfo = new ProcessStartInfo(pluginPath)
+        List<string> variables = BuildEnvironment(environment);
+
+        // The child runs on a dedicated thread (spawn, pipes, wait: no Process machinery, no thread-pool workers), so
+        // the caller goes on with its own work meanwhile; the continuation runs on that thread when the child is done
+        // (hence the default stack size: the caller's remaining work may run there).
+        var done = new TaskCompletionSource<ChildProcess.Outcome>();
+        var thread = new Thread(() =>
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            try
+            {
+                done.SetResult(RunWithRetries(pluginPath, variables, stdin, cancellationToken));
+            }
+            catch (OperationCanceledException ex)
+            {
+                done.SetCanceled(ex.CancellationToken);
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "plugin " + System.IO.Path.GetFileName(pluginPath),
         };
-        foreach ((string name, string? value) in environment)
-        {
-            if (value is null)
-                startInfo.Environment.Remove(name);
-            else
-                startInfo.Environment[name] = value;
-        }
+        thread.Start();
+        ChildProcess.Outcome outcome = await done.Task.ConfigureAwait(false);
 
-        using Process process = await StartAsync(startInfo, cancellationToken).ConfigureAwait(false);
-        using CancellationTokenRegistration kill = cancellationToken.Register(() => TryKill(process));
-
-        Task<byte[]> stdoutTask = ReadAllAsync(process.StandardOutput.BaseStream);
-        Task<byte[]> stderrTask = ReadAllAsync(process.StandardError.BaseStream);
-        try
-        {
-            await process.StandardInput.BaseStream.WriteAsync(stdin, CancellationToken.None).ConfigureAwait(false);
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // The plugin exited without reading all of stdin (broken pipe); its exit status tells what happened.
-        }
-
-        byte[] stdout = await stdoutTask.ConfigureAwait(false);
-        byte[] stderr = await stderrTask.ConfigureAwait(false);
-        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
-
-        if (stderr.Length > 0)
-            await (Stderr ?? Console.Error).WriteAsync(Encoding.UTF8.GetString(stderr)).ConfigureAwait(false);
-        if (process.ExitCode != 0)
-            throw PluginError(pluginPath, process.ExitCode, stdout, stderr);
-        return stdout;
+        if (outcome.Stderr.Length > 0)
+            await (Stderr ?? Console.Error).WriteAsync(Encoding.UTF8.GetString(outcome.Stderr)).ConfigureAwait(false);
+        if (outcome.ExitCode != 0)
+            throw PluginError(pluginPath, outcome.ExitCode, outcome.Stdout, outcome.Stderr);
+        return outcome.Stdout;
     }
 
     /// <summary>Runs a plugin (see <see cref="ExecAsync"/>) and parses its stdout as a result in the version it names.</summary>
@@ -110,23 +102,46 @@ public sealed class PluginExecutor
         return CniJson.Deserialize(stdout, CniJsonContext.Default.PluginVersionInfo, $"VERSION output of {System.IO.Path.GetFileName(pluginPath)}");
     }
 
-    private async Task<Process> StartAsync(ProcessStartInfo startInfo, CancellationToken cancellationToken)
+    private ChildProcess.Outcome RunWithRetries(string pluginPath, List<string> environment, ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken)
     {
         for (int attempt = 0; ; attempt++)
         {
             try
             {
-                return Process.Start(startInfo) ?? throw new CniException(CniErrorCode.Internal, $"failed to start plugin {startInfo.FileName}");
+                return ChildProcess.Run(pluginPath, environment, stdin, cancellationToken);
             }
             catch (Win32Exception ex) when (ex.NativeErrorCode == ETXTBSY && attempt < TextFileBusyRetries)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * (attempt + 1)), cancellationToken).ConfigureAwait(false);
+                if (cancellationToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100 * (attempt + 1))))
+                    cancellationToken.ThrowIfCancellationRequested();
             }
             catch (Win32Exception ex)
             {
-                throw new CniException((uint)CniErrorCode.Internal, $"failed to start plugin {startInfo.FileName}: {ex.Message}", null, ex);
+                throw new CniException((uint)CniErrorCode.Internal, $"failed to start plugin {pluginPath}: {ex.Message}", null, ex);
             }
         }
+    }
+
+    /// <summary>This process's environment with <paramref name="changes"/> applied (null removes), as <c>NAME=value</c> entries.</summary>
+    private static List<string> BuildEnvironment(IEnumerable<KeyValuePair<string, string?>> changes)
+    {
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            if (entry.Key is string name && entry.Value is string value)
+                variables[name] = value;
+        }
+        foreach ((string name, string? value) in changes)
+        {
+            if (value is null)
+                variables.Remove(name);
+            else
+                variables[name] = value;
+        }
+        var list = new List<string>(variables.Count);
+        foreach ((string name, string value) in variables)
+            list.Add(name + "=" + value);
+        return list;
     }
 
     private static CniException PluginError(string pluginPath, int exitCode, byte[] stdout, byte[] stderr)
@@ -153,25 +168,6 @@ public sealed class PluginExecutor
     }
 
     private static string Truncate(string text) => text.Length <= 512 ? text.Trim() : text[..512].Trim() + "...";
-
-    private static async Task<byte[]> ReadAllAsync(Stream stream)
-    {
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer).ConfigureAwait(false);
-        return buffer.ToArray();
-    }
-
-    private static void TryKill(Process process)
-    {
-        try
-        {
-            process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already exited.
-        }
-    }
 
     private static bool IsRegularExecutable(string path)
     {

@@ -1,0 +1,357 @@
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Cni.Spec;
+
+/// <summary>
+/// A lean run of one child process for <see cref="PluginExecutor"/>: <c>posix_spawn</c> with three pipes, one
+/// <c>poll</c> loop that writes stdin and drains stdout and stderr, and <c>waitpid</c>, all on the calling thread.
+/// Unlike <see cref="System.Diagnostics.Process"/> it starts no SIGCHLD thread, no epoll thread and no thread-pool
+/// workers: a plugin lives for milliseconds, and each of those threads is a measurable part of that.
+/// </summary>
+internal static unsafe partial class ChildProcess
+{
+    private const int O_NONBLOCK = 0x800;
+    private const int O_CLOEXEC = 0x80000;
+    private const int F_GETFL = 3;
+    private const int F_SETFL = 4;
+    private const short POLLIN = 0x1;
+    private const short POLLOUT = 0x4;
+    private const short POLLERR = 0x8;
+    private const short POLLHUP = 0x10;
+    private const int EINTR = 4;
+    private const int EAGAIN = 11;
+    private const int SIGKILL = 9;
+    private const int SIGPIPE = 13;
+    private const short POSIX_SPAWN_SETSIGDEF = 0x04;
+    private const short POSIX_SPAWN_SETSIGMASK = 0x08;
+    private const int P_PID = 1;
+    private const int WEXITED = 4;
+    private const int WNOWAIT = 0x01000000;
+
+    /// <summary>What the child wrote and how it ended.</summary>
+    internal readonly record struct Outcome(int ExitCode, byte[] Stdout, byte[] Stderr);
+
+    /// <summary>
+    /// Runs <paramref name="path"/> with exactly <paramref name="environment"/> ("NAME=value" entries) and
+    /// <paramref name="stdin"/>, and waits for it. Throws <see cref="Win32Exception"/> when it cannot be started, and
+    /// <see cref="OperationCanceledException"/> (after killing and reaping it) when <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    internal static Outcome Run(string path, IReadOnlyList<string> environment, ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken)
+    {
+        int[] inPipe = [-1, -1], outPipe = [-1, -1], errPipe = [-1, -1];
+        int pid;
+        try
+        {
+            inPipe = Pipe();
+            outPipe = Pipe();
+            errPipe = Pipe();
+            pid = Spawn(path, environment, inPipe[0], outPipe[1], errPipe[1]);
+        }
+        catch
+        {
+            CloseAll(inPipe[0], inPipe[1], outPipe[0], outPipe[1], errPipe[0], errPipe[1]);
+            throw;
+        }
+        CloseAll(inPipe[0], outPipe[1], errPipe[1]);
+
+        var gate = new object();
+        bool reaped = false;
+        using CancellationTokenRegistration kill = cancellationToken.Register(() =>
+        {
+            lock (gate)
+            {
+                if (!reaped)
+                    _ = KillProcess(pid, SIGKILL);
+            }
+        });
+
+        var stdout = new MemoryStream();
+        var stderr = new MemoryStream();
+        int status = 0;
+        SigInfo siginfo = default;
+        try
+        {
+            Pump(ref inPipe[1], outPipe[0], errPipe[0], stdin, stdout, stderr, cancellationToken);
+        }
+        finally
+        {
+            CloseAll(inPipe[1], outPipe[0], errPipe[0]);
+            // Wait without reaping first, so that a concurrent cancellation never signals a recycled pid.
+            byte* info = (byte*)&siginfo;
+            while (waitid(P_PID, pid, info, WEXITED | WNOWAIT) != 0 && Marshal.GetLastPInvokeError() == EINTR)
+            {
+            }
+            lock (gate)
+            {
+                while (waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+                {
+                }
+                reaped = true;
+            }
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        int code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+        return new Outcome(code, stdout.ToArray(), stderr.ToArray());
+    }
+
+    /// <summary>Writes stdin and reads stdout and stderr until both are closed (or cancellation, which stops reading).</summary>
+    private static void Pump(ref int stdinFd, int stdoutFd, int stderrFd, ReadOnlyMemory<byte> stdin, MemoryStream stdout, MemoryStream stderr,
+        CancellationToken cancellationToken)
+    {
+        SetNonBlocking(stdinFd);
+        SetNonBlocking(stdoutFd);
+        SetNonBlocking(stderrFd);
+        byte[] buffer = new byte[16384];
+        int written = 0;
+        bool inOpen = true, outOpen = true, errOpen = true;
+        if (stdin.Length == 0)
+        {
+            CloseAndForget(ref stdinFd);
+            inOpen = false;
+        }
+        PollFd* fds = stackalloc PollFd[3];
+        using System.Buffers.MemoryHandle pinned = stdin.Pin();
+        while ((outOpen || errOpen) && !cancellationToken.IsCancellationRequested)
+        {
+            int n = 0;
+            int inSlot = -1, outSlot = -1, errSlot = -1;
+            if (inOpen) { inSlot = n; fds[n++] = new PollFd { Fd = stdinFd, Events = POLLOUT }; }
+            if (outOpen) { outSlot = n; fds[n++] = new PollFd { Fd = stdoutFd, Events = POLLIN }; }
+            if (errOpen) { errSlot = n; fds[n++] = new PollFd { Fd = stderrFd, Events = POLLIN }; }
+            // The timeout only bounds how late a cancellation is noticed (the kill closes the pipes anyway).
+            int ready = poll(fds, (nuint)n, cancellationToken.CanBeCanceled ? 100 : -1);
+            if (ready < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == EINTR)
+                    continue;
+                throw new Win32Exception(Marshal.GetLastPInvokeError());
+            }
+            if (inSlot >= 0 && fds[inSlot].Revents != 0)
+            {
+                nint w = write(stdinFd, (byte*)pinned.Pointer + written, (nuint)(stdin.Length - written));
+                int error = w < 0 ? Marshal.GetLastPInvokeError() : 0;
+                if (w > 0)
+                    written += (int)w;
+                // Done, or the plugin exited without reading all of stdin (EPIPE): its exit status tells what happened.
+                if (written == stdin.Length || (w < 0 && error != EINTR && error != EAGAIN))
+                {
+                    CloseAndForget(ref stdinFd);
+                    inOpen = false;
+                }
+            }
+            if (outSlot >= 0 && fds[outSlot].Revents != 0)
+                outOpen = Drain(stdoutFd, buffer, stdout);
+            if (errSlot >= 0 && fds[errSlot].Revents != 0)
+                errOpen = Drain(stderrFd, buffer, stderr);
+        }
+    }
+
+    /// <summary>Closes <paramref name="fd"/> once and marks it closed (-1): a second close could hit a descriptor
+    /// another thread has opened meanwhile under the same number.</summary>
+    private static void CloseAndForget(ref int fd)
+    {
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+
+    /// <summary>Reads what is there; false once the writer closed its end.</summary>
+    private static bool Drain(int fd, byte[] buffer, MemoryStream into)
+    {
+        fixed (byte* b = buffer)
+        {
+            while (true)
+            {
+                nint r = read(fd, b, (nuint)buffer.Length);
+                if (r > 0)
+                {
+                    into.Write(buffer, 0, (int)r);
+                    continue;
+                }
+                if (r == 0)
+                    return false;
+                int error = Marshal.GetLastPInvokeError();
+                if (error == EINTR)
+                    continue;
+                return error == EAGAIN;
+            }
+        }
+    }
+
+    private static int Spawn(string path, IReadOnlyList<string> environment, int stdinFd, int stdoutFd, int stderrFd)
+    {
+        // glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336; sigset_t is 128.
+        byte* actions = stackalloc byte[256];
+        byte* attr = stackalloc byte[512];
+        byte* sigs = stackalloc byte[128];
+        byte[] pathBytes = Utf8z(path);
+        nint[] envp = new nint[environment.Count + 1];
+        try
+        {
+            for (int i = 0; i < environment.Count; i++)
+                envp[i] = Marshal.StringToCoTaskMemUTF8(environment[i]);
+            Check(posix_spawn_file_actions_init(actions));
+            try
+            {
+                Check(posix_spawnattr_init(attr));
+                try
+                {
+                    Check(posix_spawn_file_actions_adddup2(actions, stdinFd, 0));
+                    Check(posix_spawn_file_actions_adddup2(actions, stdoutFd, 1));
+                    Check(posix_spawn_file_actions_adddup2(actions, stderrFd, 2));
+                    // The child starts with no blocked signals and default dispositions: glibc resets the handled
+                    // signals itself; the ignored ones would survive exec, and the runtime ignores SIGPIPE.
+                    sigemptyset(sigs);
+                    Check(posix_spawnattr_setsigmask(attr, sigs));
+                    Check(sigaddset(sigs, SIGPIPE));
+                    Check(posix_spawnattr_setsigdefault(attr, sigs));
+                    Check(posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
+                    byte* argv0 = stackalloc byte[pathBytes.Length];
+                    pathBytes.CopyTo(new Span<byte>(argv0, pathBytes.Length));
+                    nint* argv = stackalloc nint[2];
+                    argv[0] = (nint)argv0;
+                    argv[1] = 0;
+                    int pid;
+                    fixed (nint* env = envp)
+                    {
+                        int error = posix_spawn(&pid, argv0, actions, attr, argv, env);
+                        if (error != 0)
+                            throw new Win32Exception(error);
+                    }
+                    return pid;
+                }
+                finally
+                {
+                    posix_spawnattr_destroy(attr);
+                }
+            }
+            finally
+            {
+                posix_spawn_file_actions_destroy(actions);
+            }
+        }
+        finally
+        {
+            foreach (nint p in envp)
+            {
+                if (p != 0)
+                    Marshal.FreeCoTaskMem(p);
+            }
+        }
+    }
+
+    private static void Check(int error)
+    {
+        if (error != 0)
+            throw new Win32Exception(error);
+    }
+
+    private static int[] Pipe()
+    {
+        int* fds = stackalloc int[2];
+        if (pipe2(fds, O_CLOEXEC) != 0)
+            throw new Win32Exception(Marshal.GetLastPInvokeError());
+        return [fds[0], fds[1]];
+    }
+
+    private static void SetNonBlocking(int fd)
+    {
+        int flags = fcntl(fd, F_GETFL, 0);
+        if (flags >= 0)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    }
+
+    private static void CloseAll(params ReadOnlySpan<int> fds)
+    {
+        foreach (int fd in fds)
+        {
+            if (fd >= 0)
+                close(fd);
+        }
+    }
+
+    private static byte[] Utf8z(string s)
+    {
+        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(s) + 1];
+        Encoding.UTF8.GetBytes(s, bytes);
+        return bytes;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(16)]
+    private struct SigInfo
+    {
+        private long _element;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    private const string Libc = "libc";
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial nint read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial nint write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int poll(PollFd* fds, nuint count, int timeout);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int waitpid(int pid, int* status, int options);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int waitid(int idType, int id, byte* info, int options);
+
+    [LibraryImport(Libc, EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillProcess(int pid, int signal);
+
+    [LibraryImport(Libc)]
+    private static partial int sigemptyset(byte* set);
+
+    [LibraryImport(Libc)]
+    private static partial int sigaddset(byte* set, int signal);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawn(int* pid, byte* path, byte* fileActions, byte* attr, nint* argv, nint* envp);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawn_file_actions_init(byte* actions);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawn_file_actions_destroy(byte* actions);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawn_file_actions_adddup2(byte* actions, int fd, int newFd);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawnattr_init(byte* attr);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawnattr_destroy(byte* attr);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawnattr_setflags(byte* attr, short flags);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawnattr_setsigmask(byte* attr, byte* set);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawnattr_setsigdefault(byte* attr, byte* set);
+}
