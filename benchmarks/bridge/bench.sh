@@ -59,6 +59,8 @@ run() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) m=a[(NR+1)/2]; else m=(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1000}'; }
 
+# Which side goes first alternates per iteration: the second one absorbs kernel work the first leaves behind.
+order() { if (( $1 % 2 )); then echo ours ref; else echo ref ours; fi; }
 for i in $(seq 1 "$N"); do ns="cnibench-$tag-$i"; ip netns add "$ns"; namespaces+=("$ns"); done
 # warm-up (page cache, bridge creation) outside the measurements
 for impl in ours ref; do run "$impl" add "${namespaces[0]}" warm >/dev/null; run "$impl" del "${namespaces[0]}" warm >/dev/null; done
@@ -67,7 +69,7 @@ for impl in ours ref; do run "$impl" add "${namespaces[0]}" warm >/dev/null; run
 for i in $(seq 1 "$N"); do
   ns=${namespaces[$((i-1))]}
   for op in add check del; do
-    for impl in ours ref; do echo "$impl $op $(run "$impl" "$op" "$ns" "pod$i")" >> "$work/t"; done
+    for impl in $(order "$i"); do echo "$impl $op $(run "$impl" "$op" "$ns" "pod$i")" >> "$work/t"; done
   done
 done
 
@@ -85,8 +87,8 @@ batch() {
   echo $(( (t1 - t0) / 1000 ))
 }
 for start in $(seq 1 8 $((N - 7))); do
-  for impl in ours ref; do echo "$impl add8 $(batch "$impl" add "$start")" >> "$work/t"; done
-  for impl in ours ref; do echo "$impl del8 $(batch "$impl" del "$start")" >> "$work/t"; done
+  for impl in $(order "$start"); do echo "$impl add8 $(batch "$impl" add "$start")" >> "$work/t"; done
+  for impl in $(order "$start"); do echo "$impl del8 $(batch "$impl" del "$start")" >> "$work/t"; done
 done
 
 # Peak memory of one plugin ADD/DEL, run directly
