@@ -31,8 +31,6 @@ public class BadInputTableTests
         yield return Case("CNI_ARGS pair without =", "ADD", v => v["CNI_ARGS"] = "IP", Good, 4, "CNI_ARGS");
         yield return Case("CNI_ARGS bad IgnoreUnknown", "ADD", v => v["CNI_ARGS"] = "IgnoreUnknown=yes", Good, 4, "IgnoreUnknown");
         yield return Case("malformed cniVersion on CHECK", "CHECK", null, """{"cniVersion":"x.y","name":"testnet","type":"fake"}""", 6, "cniVersion");
-        yield return Case("bad prevResult address", "ADD", null,
-            """{"cniVersion":"1.0.0","name":"testnet","type":"fake","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.300/24"}]}}""", 7, "prevResult");
         yield return Case("ipam not an object", "ADD", null, """{"cniVersion":"1.0.0","name":"testnet","type":"fake","ipam":"static"}""", 6, "$.ipam");
     }
 
@@ -53,5 +51,33 @@ public class BadInputTableTests
         Assert.That(run.Error.Msg, Does.Contain(named), run.Stdout);
         Assert.That(plugin.Requests, Is.Empty);
         Assert.That(run.Stdout, Does.Not.Contain(" at Cni."));
+    }
+
+    private const string BadPrevResult =
+        """{"cniVersion":"1.0.0","name":"testnet","type":"fake","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.300/24"}]}}""";
+
+    [Test]
+    public void A_bad_prevResult_is_an_error_naming_it_for_a_plugin_that_reads_it()
+    {
+        var plugin = new RecordingPlugin { OnAdd = request => request.Config.PrevResult! };
+
+        HostRun run = HostKit.Run(plugin, HostKit.AddVariables("ADD"), BadPrevResult);
+
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        Assert.That(run.Error.Code, Is.EqualTo(7u), run.Stdout);
+        Assert.That(run.Error.Msg, Does.Contain("prevResult"), run.Stdout);
+        Assert.That(run.Stdout, Does.Not.Contain(" at Cni."));
+    }
+
+    [Test]
+    public void A_bad_prevResult_does_not_stop_a_plugin_that_never_reads_it()
+    {
+        // As with Go's skel: the previous result is the plugin's to parse (an IPAM plugin's DEL ignores it).
+        var plugin = new RecordingPlugin();
+
+        HostRun run = HostKit.Run(plugin, HostKit.AddVariables("DEL"), BadPrevResult);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stdout);
+        Assert.That(plugin.Requests, Has.Count.EqualTo(1));
     }
 }

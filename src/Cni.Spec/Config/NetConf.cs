@@ -50,30 +50,61 @@ public class NetConf
 
     /// <summary>The previous plugin's result, on the wire in the configuration's version; see <see cref="PrevResult"/>.</summary>
     [JsonPropertyName("prevResult")]
-    public JsonObject? RawPrevResult { get; set; }
+    public JsonObject? RawPrevResult
+    {
+        get => _rawPrevResult;
+        set
+        {
+            _rawPrevResult = value;
+            _prevResultRead = false;
+        }
+    }
 
-    /// <summary>The previous plugin's result converted to the current model, or null when there is none.</summary>
+    /// <summary>
+    /// The previous plugin's result converted to the current model (read from <see cref="RawPrevResult"/> in
+    /// <see cref="CniVersion"/> on first use), or null when there is none.
+    /// </summary>
+    /// <remarks>
+    /// Converted lazily, as Go plugins call <c>ParsePrevResult</c> themselves: a plugin that never looks at the previous
+    /// result (an IPAM plugin on DEL, say) neither pays for reading it nor fails on it.
+    /// </remarks>
+    /// <exception cref="CniException">The previous result is malformed (the message names <c>prevResult</c>).</exception>
     [JsonIgnore]
-    public CniResult? PrevResult { get; set; }
+    public CniResult? PrevResult
+    {
+        get
+        {
+            if (!_prevResultRead)
+            {
+                _prevResult = _rawPrevResult is null ? null : CniResultSerializer.Parse(
+                    System.Text.Encoding.UTF8.GetBytes(_rawPrevResult.ToJsonString()), CniVersion, "prevResult");
+                _prevResultRead = true;
+            }
+            return _prevResult;
+        }
+        set
+        {
+            _prevResult = value;
+            _prevResultRead = true;
+        }
+    }
+
+    private JsonObject? _rawPrevResult;
+    private CniResult? _prevResult;
+    private bool _prevResultRead = true;
 
     /// <summary>Every key not modelled above, untouched.</summary>
     [JsonExtensionData]
     public JsonObject? ExtensionData { get; set; }
 
     /// <summary>
-    /// Parses a plugin configuration; <c>prevResult</c> is read in the configuration's own version.
+    /// Parses a plugin configuration; <c>prevResult</c> is read in the configuration's own version when first used.
     /// Throws <see cref="CniException"/>: decoding failure (6) for malformed JSON, invalid configuration (7) for bad values.
     /// </summary>
     public static NetConf Parse(ReadOnlySpan<byte> json)
     {
         NetConf conf = CniJson.Deserialize(json, CniJsonContext.Default.NetConf, "network configuration");
-        conf.CniVersion = string.IsNullOrEmpty(conf.CniVersion) ? CniVersions.Default : conf.CniVersion;
-        if (conf.RawPrevResult is not null)
-        {
-            conf.PrevResult = CniResultSerializer.Parse(
-                System.Text.Encoding.UTF8.GetBytes(conf.RawPrevResult.ToJsonString()), conf.CniVersion, "prevResult");
-        }
-        return conf;
+        return NetConfReader.Complete(conf);
     }
 
     /// <summary>
@@ -81,9 +112,9 @@ public class NetConf
     /// </summary>
     public byte[] ToJsonBytes()
     {
-        if (PrevResult is not null)
+        if (_prevResult is not null)
         {
-            RawPrevResult = JsonNode.Parse(CniResultSerializer.SerializeToUtf8Bytes(PrevResult, CniVersion, indented: false))!.AsObject();
+            RawPrevResult = JsonNode.Parse(CniResultSerializer.SerializeToUtf8Bytes(_prevResult, CniVersion, indented: false))!.AsObject();
         }
         return JsonSerializer.SerializeToUtf8Bytes(this, CniJson.TypeInfo<NetConf>(CniJson.CompactOptions));
     }

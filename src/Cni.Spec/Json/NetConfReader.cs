@@ -40,17 +40,12 @@ internal static class NetConfReader
     }
 
     /// <summary>
-    /// What <see cref="NetConf.Parse"/> does after deserializing: defaults <c>cniVersion</c> and converts <c>prevResult</c>.
+    /// What <see cref="NetConf.Parse"/> does after deserializing: defaults <c>cniVersion</c>.
     /// </summary>
     public static NetConf Complete(NetConf conf)
     {
         conf.CniVersion = string.IsNullOrEmpty(conf.CniVersion) ? CniVersions.Default : conf.CniVersion;
-        if (conf.RawPrevResult is not null)
-        {
-            conf.PrevResult = CniResultSerializer.Parse(
-                System.Text.Encoding.UTF8.GetBytes(conf.RawPrevResult.ToJsonString()), conf.CniVersion, "prevResult");
-        }
-        return conf;
+        return conf; // prevResult is converted on first use (NetConf.PrevResult)
     }
 
     private static NetConf? ReadNetConf(ref Utf8JsonReader reader, ref string? rawCniVersion, ref string? rawName)
