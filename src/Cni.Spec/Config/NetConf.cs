@@ -76,8 +76,7 @@ public class NetConf
         {
             if (!_prevResultRead)
             {
-                _prevResult = _rawPrevResult is null ? null : CniResultSerializer.Parse(
-                    System.Text.Encoding.UTF8.GetBytes(_rawPrevResult.ToJsonString()), CniVersion, "prevResult");
+                _prevResult = _rawPrevResult is null ? null : CniResultSerializer.Parse(Utf8(_rawPrevResult), CniVersion, "prevResult");
                 _prevResultRead = true;
             }
             return _prevResult;
@@ -87,6 +86,18 @@ public class NetConf
             _prevResult = value;
             _prevResultRead = true;
         }
+    }
+
+    /// <summary>
+    /// <paramref name="node"/> as UTF-8 JSON. Not <see cref="JsonNode.ToJsonString"/>: its writer's default encoder
+    /// builds the built-in encoders' tables, about a million instructions per plugin run (see <see cref="PlainJsonEncoder"/>).
+    /// </summary>
+    private static ReadOnlySpan<byte> Utf8(JsonObject node)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = PlainJsonEncoder.Instance }))
+            node.WriteTo(writer);
+        return buffer.WrittenSpan;
     }
 
     private JsonObject? _rawPrevResult;

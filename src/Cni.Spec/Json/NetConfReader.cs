@@ -151,7 +151,8 @@ internal static class NetConfReader
         return ipam;
     }
 
-    private static CniDns? ReadDns(ref Utf8JsonReader reader)
+    /// <summary>A <c>dns</c> object as the serializer reads it (unknown keys skipped), or null when it needs the serializer.</summary>
+    internal static CniDns? ReadDns(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
             return null;

@@ -42,7 +42,13 @@ public static class CniResultSerializer
     /// <param name="json">The result JSON.</param>
     /// <param name="version">The wire version, or null to read it from the JSON.</param>
     /// <param name="what">What the JSON is, for error messages (e.g. "prevResult").</param>
-    public static CniResult Parse(ReadOnlySpan<byte> json, string? version = null, string what = "result")
+    public static CniResult Parse(ReadOnlySpan<byte> json, string? version = null, string what = "result") =>
+        // Plain 0.3.0-1.1.0 results without serializer metadata (a start-up cost); anything else, errors included,
+        // the serializer reads.
+        ResultReader.TryRead(json, version) ?? ParseWithSerializer(json, version, what);
+
+    /// <summary><see cref="Parse"/> without the <see cref="ResultReader"/> fast path.</summary>
+    internal static CniResult ParseWithSerializer(ReadOnlySpan<byte> json, string? version, string what)
     {
         if (version is null)
         {
