@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cni.Spec.Json;
 
@@ -247,13 +248,23 @@ public class StartupFastPathTests
         Dns = new CniDns { Nameservers = ["8.8.8.8", "2001:4860:4860::8888"], Domain = "example.com", Search = ["example.com", "corp"], Options = ["ndots:5", "rotate"] },
     };
 
+    /// <summary>A primitive as a plugin reads it: the fast path's JsonValue subclass differs from the serializer's, what
+    /// it reads must not.</summary>
+    private static string ReadValue(JsonValue v) => v.GetValueKind() switch
+    {
+        JsonValueKind.String => $"{v.GetValue<string>()}|{v.GetValue<JsonElement>().GetString()}",
+        JsonValueKind.True or JsonValueKind.False => $"{v.GetValue<bool>()}|{v.GetValue<JsonElement>().GetRawText()}",
+        JsonValueKind.Number => $"{v.GetValue<double>()}|{(v.TryGetValue(out long l) ? l : "-")}|{(v.TryGetValue(out int i) ? i : "-")}|{v.GetValue<JsonElement>().GetRawText()}",
+        _ => v.ToJsonString(),
+    };
+
     /// <summary>A node tree with the node classes and value kinds spelled out, so that equal text is not enough.</summary>
     private static string Describe(JsonNode? node) => node switch
     {
         null => "null",
         JsonObject o => $"{o.GetType().Name}{{{string.Join(",", o.Select(p => $"{p.Key}:{Describe(p.Value)}"))}}}",
         JsonArray a => $"{a.GetType().Name}[{string.Join(",", a.Select(Describe))}]",
-        JsonValue v => $"{v.GetType().Name}<{v.GetValueKind()}>{v.ToJsonString()}",
+        JsonValue v => $"JsonValue<{v.GetValueKind()}>{v.ToJsonString()}={ReadValue(v)}",
         _ => node.GetType().Name,
     };
 }
