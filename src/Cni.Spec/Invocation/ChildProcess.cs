@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace Cni.Spec;
 
@@ -47,7 +46,7 @@ internal static unsafe partial class ChildProcess
             inPipe = Pipe();
             outPipe = Pipe();
             errPipe = Pipe();
-            pid = Spawn(path, environment, inPipe[0], outPipe[1], errPipe[1]);
+            pid = Spawn(path, [], environment, [inPipe[0], outPipe[1], errPipe[1]]);
         }
         catch
         {
@@ -180,16 +179,45 @@ internal static unsafe partial class ChildProcess
         }
     }
 
-    private static int Spawn(string path, IReadOnlyList<string> environment, int stdinFd, int stdoutFd, int stderrFd)
+    /// <summary>
+    /// Starts <paramref name="path"/> with <paramref name="arguments"/> after argv[0], an empty environment, and
+    /// <paramref name="descriptors"/>[i] as its descriptor i (every other descriptor of ours is close-on-exec), and
+    /// returns its pid without waiting: the caller reaps it (<see cref="TryReap"/>) or leaves it to whoever inherits it.
+    /// </summary>
+    /// <exception cref="Win32Exception">It could not be started.</exception>
+    internal static int Start(string path, IReadOnlyList<string> arguments, ReadOnlySpan<int> descriptors) =>
+        Spawn(path, arguments, [], descriptors);
+
+    /// <summary>Reaps <paramref name="pid"/> if it has exited: true with its exit code (128 + signal when killed),
+    /// false while it runs (or when it is no child of ours). With <paramref name="wait"/> it blocks until it exits.</summary>
+    internal static bool TryReap(int pid, bool wait, out int exitCode)
+    {
+        const int WNOHANG = 1;
+        int status = 0;
+        int r;
+        while ((r = waitpid(pid, &status, wait ? 0 : WNOHANG)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+        {
+        }
+        exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+        return r == pid;
+    }
+
+    /// <summary>Sends SIGKILL to <paramref name="pid"/> (a child not reaped yet, so the pid cannot have been reused).</summary>
+    internal static void Kill(int pid) => _ = KillProcess(pid, SIGKILL);
+
+    private static int Spawn(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ReadOnlySpan<int> descriptors)
     {
         // glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336; sigset_t is 128.
         byte* actions = stackalloc byte[256];
         byte* attr = stackalloc byte[512];
         byte* sigs = stackalloc byte[128];
-        byte[] pathBytes = Utf8z(path);
+        nint[] argvp = new nint[arguments.Count + 2];
         nint[] envp = new nint[environment.Count + 1];
         try
         {
+            argvp[0] = Marshal.StringToCoTaskMemUTF8(path);
+            for (int i = 0; i < arguments.Count; i++)
+                argvp[i + 1] = Marshal.StringToCoTaskMemUTF8(arguments[i]);
             for (int i = 0; i < environment.Count; i++)
                 envp[i] = Marshal.StringToCoTaskMemUTF8(environment[i]);
             Check(posix_spawn_file_actions_init(actions));
@@ -198,9 +226,8 @@ internal static unsafe partial class ChildProcess
                 Check(posix_spawnattr_init(attr));
                 try
                 {
-                    Check(posix_spawn_file_actions_adddup2(actions, stdinFd, 0));
-                    Check(posix_spawn_file_actions_adddup2(actions, stdoutFd, 1));
-                    Check(posix_spawn_file_actions_adddup2(actions, stderrFd, 2));
+                    for (int i = 0; i < descriptors.Length; i++)
+                        Check(posix_spawn_file_actions_adddup2(actions, descriptors[i], i));
                     // The child starts with no blocked signals and default dispositions: glibc resets the handled
                     // signals itself; the ignored ones would survive exec, and the runtime ignores SIGPIPE.
                     sigemptyset(sigs);
@@ -208,15 +235,11 @@ internal static unsafe partial class ChildProcess
                     Check(sigaddset(sigs, SIGPIPE));
                     Check(posix_spawnattr_setsigdefault(attr, sigs));
                     Check(posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
-                    byte* argv0 = stackalloc byte[pathBytes.Length];
-                    pathBytes.CopyTo(new Span<byte>(argv0, pathBytes.Length));
-                    nint* argv = stackalloc nint[2];
-                    argv[0] = (nint)argv0;
-                    argv[1] = 0;
                     int pid;
                     fixed (nint* env = envp)
+                    fixed (nint* argv = argvp)
                     {
-                        int error = posix_spawn(&pid, argv0, actions, attr, argv, env);
+                        int error = posix_spawn(&pid, (byte*)argv[0], actions, attr, argv, env);
                         if (error != 0)
                             throw new Win32Exception(error);
                     }
@@ -234,6 +257,11 @@ internal static unsafe partial class ChildProcess
         }
         finally
         {
+            foreach (nint p in argvp)
+            {
+                if (p != 0)
+                    Marshal.FreeCoTaskMem(p);
+            }
             foreach (nint p in envp)
             {
                 if (p != 0)
@@ -270,13 +298,6 @@ internal static unsafe partial class ChildProcess
             if (fd >= 0)
                 close(fd);
         }
-    }
-
-    private static byte[] Utf8z(string s)
-    {
-        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(s) + 1];
-        Encoding.UTF8.GetBytes(s, bytes);
-        return bytes;
     }
 
     [System.Runtime.CompilerServices.InlineArray(16)]

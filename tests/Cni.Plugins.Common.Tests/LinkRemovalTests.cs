@@ -1,0 +1,140 @@
+using Cni.Netlink;
+using Cni.Plugins.Common;
+using Cni.TestSupport;
+
+namespace Cni.Plugins.Common.Tests;
+
+/// <summary>
+/// <see cref="LinkRemoval"/> in a throwaway namespace: with a published plugin as the helper (how the plugins run it),
+/// and the fallbacks to an in-process deletion. The helper executable is process-wide state, hence not parallel.
+/// </summary>
+[Category(Category.Kernel)]
+[NonParallelizable]
+public class LinkRemovalTests
+{
+    private string _ns = "";
+    private NetNs? _handle;
+    private RtNetlink? _netlink;
+    private string? _savedHelper;
+
+    [SetUp]
+    public void SetUp()
+    {
+        TestEnvironment.RequireRoot();
+        _savedHelper = LinkRemoval.HelperExecutable;
+        _ns = TestEnvironment.UniqueName("lrm");
+        _handle = NetNs.Create(_ns);
+        _netlink = RtNetlink.Open(_handle);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        LinkRemoval.HelperExecutable = _savedHelper;
+        _netlink?.Dispose();
+        _handle?.Dispose();
+        if (_ns.Length > 0 && NetNs.Exists(_ns))
+            NetNs.Delete(_ns);
+    }
+
+    private (Link Veth, Link Peer) CreateVethPair()
+    {
+        _netlink!.AddVeth("lra0", "lrb0");
+        return (_netlink.GetLink("lra0"), _netlink.GetLink("lrb0"));
+    }
+
+    [Test]
+    public void The_helper_deletes_the_link_and_its_peer_and_returns_once_they_are_gone()
+    {
+        LinkRemoval.HelperExecutable = TestEnvironment.RequirePublishedPlugin("bridge");
+        (Link veth, Link peer) = CreateVethPair();
+
+        bool detached = LinkRemoval.Delete(_netlink!, _handle, veth);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(detached, Is.True, "the helper should have taken over");
+            Assert.That(_netlink!.FindLink(veth.Index), Is.Null);
+            Assert.That(_netlink!.FindLink(peer.Index), Is.Null, "deleting one end of a veth deletes both");
+        });
+    }
+
+    [Test]
+    public void A_link_that_is_already_gone_is_success()
+    {
+        LinkRemoval.HelperExecutable = TestEnvironment.RequirePublishedPlugin("bridge");
+        (Link veth, _) = CreateVethPair();
+        _netlink!.DeleteLink(veth.Index);
+
+        Assert.That(() => LinkRemoval.Delete(_netlink!, _handle, veth), Throws.Nothing);
+    }
+
+    [Test]
+    public void A_deletion_the_kernel_refuses_is_reported_with_its_errno()
+    {
+        // The loopback device has no rtnl_link_ops: RTM_DELLINK answers EOPNOTSUPP.
+        LinkRemoval.HelperExecutable = TestEnvironment.RequirePublishedPlugin("bridge");
+        Link lo = _netlink!.GetLink("lo");
+
+        var ex = Assert.Throws<NetlinkException>(() => LinkRemoval.Delete(_netlink!, _handle, lo));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.Errno, Is.EqualTo(NetlinkException.EOPNOTSUPP), ex.Message);
+            Assert.That(ex.Message, Does.Contain("lo"));
+            Assert.That(_netlink!.FindLink("lo"), Is.Not.Null);
+        });
+    }
+
+    [Test]
+    public void Without_a_helper_the_link_is_deleted_in_process()
+    {
+        LinkRemoval.HelperExecutable = null; // as in a runtime hosting the plugin in-process
+        (Link veth, Link peer) = CreateVethPair();
+
+        bool detached = LinkRemoval.Delete(_netlink!, _handle, veth);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(detached, Is.False);
+            Assert.That(_netlink!.FindLink(veth.Index), Is.Null);
+            Assert.That(_netlink!.FindLink(peer.Index), Is.Null);
+        });
+    }
+
+    [TestCase("/nonexistent/helper", TestName = "A helper that cannot start falls back to deleting in-process")]
+    [TestCase("/bin/true", TestName = "A helper that exits 0 without deleting falls back to deleting in-process")]
+    public void Helper_failures_fall_back_to_an_in_process_deletion(string helper)
+    {
+        LinkRemoval.HelperExecutable = helper;
+        (Link veth, _) = CreateVethPair();
+
+        bool detached = LinkRemoval.Delete(_netlink!, _handle, veth);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(detached, Is.False);
+            Assert.That(_netlink!.FindLink(veth.Index), Is.Null);
+        });
+    }
+
+    [Test]
+    public void A_link_in_the_calling_threads_namespace_is_deleted_when_no_namespace_is_given()
+    {
+        // The host-side path of bridge DEL: ns null means the calling thread's namespace, so run it on a thread inside ours.
+        LinkRemoval.HelperExecutable = TestEnvironment.RequirePublishedPlugin("bridge");
+        (Link veth, _) = CreateVethPair();
+
+        bool detached = _handle!.Run(() =>
+        {
+            using RtNetlink here = RtNetlink.Open();
+            return LinkRemoval.Delete(here, null, veth);
+        });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(detached, Is.True);
+            Assert.That(_netlink!.FindLink(veth.Index), Is.Null);
+        });
+    }
+}
