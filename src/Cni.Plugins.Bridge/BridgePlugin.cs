@@ -36,17 +36,26 @@ public class BridgePlugin : CniPlugin
         await using var tx = new AddTransaction(request.Environment.Stderr);
         trace.Mark("configuration loaded, namespace opened");
 
-        // Get addresses from IPAM first: the IPAM plugin validates its own configuration, so an invalid
-        // subnet fails here, before any link exists. The reservation is released if anything later fails.
-        CniResult? ipam = null;
-        if (conf.IsLayer3)
+        // Ensure the bridge, create a veth pair with one end in the container namespace, attach the host end to the
+        // bridge, and get the addresses from IPAM: host-local and static run while the links are made, any other IPAM
+        // plugin (dhcp uses the interface) once the container end exists and is up, as in the reference (IpamOrder).
+        ((Link bridge, Link hostVeth), CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, conf.IsLayer3, () =>
         {
-            ipam = await tx.IpamAddAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-
+            Link br = EnsureBridge(host, conf, tx);
+            trace.Mark("bridge");
+            Link veth = CreateVethPair(host, container, conf, request, tx);
+            AttachToBridge(host, veth, br, conf);
+            if (conf.IsLayer3 && !IpamOrder.RunsAlongsideLinks(request))
+            {
+                RtNetlink nl = container.Connect([]);
+                Kernel(() => nl.SetLinkUp(nl.GetLink(request.IfName).Index), $"failed to set \"{request.IfName}\" up");
+            }
+            trace.Mark("veth pair attached");
+            return (br, veth);
+        }, cancellationToken).ConfigureAwait(false);
         trace.Mark("IPAM ADD");
 
-        // Set up NAT: it needs only the addresses, so the nft/iptables run overlaps the link work below.
+        // Set up NAT: it needs only the addresses, so the nft/iptables run overlaps the rest of the link work.
         Task nat = Task.CompletedTask;
         if (ipam is not null && conf.Options.IpMasq)
         {
@@ -57,8 +66,8 @@ public class BridgePlugin : CniPlugin
         CniResult result;
         try
         {
-            // Ensure the bridge, create the veth pair, attach it, configure the container end, bring everything up.
-            result = await ConnectAsync(request, conf, ipam, container, host, tx, trace, cancellationToken).ConfigureAwait(false);
+            // Configure the container end from the IPAM result, make the bridge the gateway, bring everything up.
+            result = await ConfigureAsync(request, conf, ipam, container, host, bridge, hostVeth, tx, trace, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -73,24 +82,12 @@ public class BridgePlugin : CniPlugin
     }
 
     /// <summary>
-    /// The link work of ADD, in order: ensure the bridge, create a veth pair with one end in the container namespace,
-    /// attach the host end to the bridge, configure the container end from the IPAM result, make the bridge the
-    /// gateway, bring everything up. Each change registers its undo in <paramref name="tx"/>.
+    /// The link work of ADD after IPAM, in order: configure the container end from the IPAM result, make the bridge
+    /// the gateway, bring everything up. Each change registers its undo in <paramref name="tx"/>.
     /// </summary>
-    private static async Task<CniResult> ConnectAsync(CniRequest request, BridgeSettings conf, CniResult? ipam, ContainerNamespace container,
-        RtNetlink host, AddTransaction tx, Trace trace, CancellationToken cancellationToken)
+    private static async Task<CniResult> ConfigureAsync(CniRequest request, BridgeSettings conf, CniResult? ipam, ContainerNamespace container,
+        RtNetlink host, Link bridge, Link hostVeth, AddTransaction tx, Trace trace, CancellationToken cancellationToken)
     {
-        // Ensure the bridge.
-        Link bridge = EnsureBridge(host, conf, tx);
-        trace.Mark("bridge");
-
-        // Create a veth pair with one end in the container namespace.
-        Link hostVeth = CreateVethPair(host, container, conf, request, tx);
-
-        // Attach the host end to the bridge.
-        AttachToBridge(host, hostVeth, bridge, conf);
-        trace.Mark("veth pair attached");
-
         var result = new CniResult();
         List<IPPrefix> gateways = [];
         if (ipam is not null)
@@ -243,7 +240,11 @@ public class BridgePlugin : CniPlugin
             }
         }
         string created = hostName;
-        tx.OnRollback($"delete veth pair {created}/{ifName}", () => host.DeleteLink(created));
+        tx.OnRollback($"delete veth pair {created}/{ifName}", () =>
+        {
+            if (host.FindLink(created) is { } veth)
+                LinkRemoval.Delete(host, null, veth);
+        });
 
         Link hostVeth = host.GetLink(hostName);
         ContainerNamespace.ApplySysctls(null, [new SysctlSetting($"net/ipv6/conf/{hostName}/accept_ra", "0")]);
@@ -424,24 +425,20 @@ public class BridgePlugin : CniPlugin
     public override async Task DelAsync(CniRequest request, CancellationToken cancellationToken)
     {
         var trace = new Trace(request);
-        BridgeSettings conf = BridgeSettings.Load(request);
-        trace.Mark("configuration loaded");
-
-        // Release the addresses: the IPAM plugin runs while links and rules go (independent resources).
-        Task release = Task.CompletedTask;
-        if (conf.IsLayer3)
-        {
-            try
-            {
-                release = Ipam.ExecDelAsync(request, cancellationToken);
-            }
-            catch (CniException ex)
-            {
-                release = Task.FromException(ex); // e.g. the IPAM plugin is missing: still remove the links and rules
-            }
-        }
+        // Release the addresses. host-local and static run while the configuration loads and the links and rules go,
+        // started first as they take longest; any other IPAM plugin runs before the links go, while the interface it
+        // may use (dhcp sends its release through it) still exists (see IpamOrder).
+        bool alongside = HasIpam(request) && IpamOrder.RunsAlongsideLinks(request);
+        Task release = alongside ? StartIpam(() => Ipam.ExecDelAsync(request, cancellationToken)) : Task.CompletedTask;
         try
         {
+            BridgeSettings conf = BridgeSettings.Load(request);
+            trace.Mark("configuration loaded");
+            if (conf.IsLayer3 && !alongside)
+            {
+                await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
+                trace.Mark("IPAM DEL");
+            }
             await RemoveAttachmentAsync(request, conf, cancellationToken).ConfigureAwait(false);
             trace.Mark("links and rules removed");
         }
@@ -473,15 +470,11 @@ public class BridgePlugin : CniPlugin
                 }
                 try
                 {
-                    netlink.DeleteLink(link.Index);
+                    LinkRemoval.Delete(netlink, container!.Handle, link);
                 }
-                catch (NetlinkException ex) when (!ex.IsNotFound)
+                catch (NetlinkException ex)
                 {
                     throw new CniException(CniErrorCode.Internal, $"failed to delete \"{request.IfName}\": {ex.Message}");
-                }
-                catch (NetlinkException)
-                {
-                    // Gone meanwhile.
                 }
                 containerEndDeleted = true;
             }
@@ -530,10 +523,11 @@ public class BridgePlugin : CniPlugin
                 continue;
             try
             {
-                host.DeleteLink(veth.Index);
+                LinkRemoval.Delete(host, null, veth);
             }
-            catch (NetlinkException ex) when (ex.IsNotFound)
+            catch (NetlinkException ex)
             {
+                throw new CniException(CniErrorCode.Internal, $"failed to delete \"{veth.Name}\": {ex.Message}");
             }
         }
     }
@@ -546,35 +540,41 @@ public class BridgePlugin : CniPlugin
     public override async Task CheckAsync(CniRequest request, CancellationToken cancellationToken)
     {
         var trace = new Trace(request);
-        BridgeSettings conf = BridgeSettings.Load(request);
-        CniResult prev = InterfaceChecks.RequirePrevResult(request);
-        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        trace.Mark("configuration loaded, namespace opened");
-        // The IPAM plugin checks its reservation while we check the links (both read-only and independent).
-        Task ipamCheck = Task.CompletedTask;
-        if (conf.IsLayer3)
-        {
-            try
-            {
-                ipamCheck = Ipam.ExecCheckAsync(request, cancellationToken);
-            }
-            catch (CniException ex)
-            {
-                ipamCheck = Task.FromException(ex);
-            }
-        }
+        // The IPAM plugin checks its reservation while we load the configuration and check the links (both read-only
+        // and independent). It takes longest (a process of its own), so it starts first.
+        Task ipamCheck = HasIpam(request) ? StartIpam(() => Ipam.ExecCheckAsync(request, cancellationToken)) : Task.CompletedTask;
         try
         {
+            BridgeSettings conf = BridgeSettings.Load(request);
+            CniResult prev = InterfaceChecks.RequirePrevResult(request);
+            using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
+            trace.Mark("configuration loaded, namespace opened");
             CheckLinks(request, conf, prev, container);
             trace.Mark("links checked");
         }
         catch
         {
-            try { await ipamCheck.ConfigureAwait(false); } catch (Exception) { } // report the drift found here
+            try { await ipamCheck.ConfigureAwait(false); } catch (Exception) { } // report the error found here
             throw;
         }
         await ipamCheck.ConfigureAwait(false);
         trace.Mark("IPAM CHECK");
+    }
+
+    /// <summary>Whether the configuration names an IPAM plugin (the bridge is then layer 3).</summary>
+    private static bool HasIpam(CniRequest request) => !string.IsNullOrEmpty(request.Config.Ipam?.Type);
+
+    /// <summary>Starts an IPAM call; a failure to start (e.g. the plugin is missing) becomes the task's error.</summary>
+    private static Task StartIpam(Func<Task> start)
+    {
+        try
+        {
+            return start();
+        }
+        catch (CniException ex)
+        {
+            return Task.FromException(ex);
+        }
     }
 
     private static void CheckLinks(CniRequest request, BridgeSettings conf, CniResult prev, ContainerNamespace container)

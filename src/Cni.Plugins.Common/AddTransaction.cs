@@ -6,6 +6,8 @@ namespace Cni.Plugins.Common;
 /// An ADD as a transaction: every step that changes the kernel or an IPAM store registers its undo right after it
 /// succeeds; <see cref="Commit"/> at the end keeps everything, and disposing an uncommitted transaction (any failure)
 /// runs the undos in reverse order, best effort, logging undo failures to stderr without hiding the original error.
+/// Steps may register from several threads at once (e.g. an IPAM ADD finishing while links are being made); the
+/// caller awaits every step it started before disposing.
 /// </summary>
 /// <example>
 /// <code>
@@ -20,6 +22,7 @@ namespace Cni.Plugins.Common;
 public sealed class AddTransaction : IAsyncDisposable
 {
     private readonly List<(string Description, Func<Task> Undo)> _undos = [];
+    private readonly Lock _sync = new();
     private readonly TextWriter? _log;
     private bool _committed;
 
@@ -27,7 +30,14 @@ public sealed class AddTransaction : IAsyncDisposable
     public AddTransaction(TextWriter? log = null) => _log = log;
 
     /// <summary>The number of undo steps registered so far.</summary>
-    public int Count => _undos.Count;
+    public int Count
+    {
+        get
+        {
+            lock (_sync)
+                return _undos.Count;
+        }
+    }
 
     /// <summary>True once <see cref="Commit"/> was called.</summary>
     public bool IsCommitted => _committed;
@@ -36,14 +46,16 @@ public sealed class AddTransaction : IAsyncDisposable
     public void OnRollback(string description, Action undo)
     {
         ArgumentNullException.ThrowIfNull(undo);
-        _undos.Add((description, () => { undo(); return Task.CompletedTask; }));
+        lock (_sync)
+            _undos.Add((description, () => { undo(); return Task.CompletedTask; }));
     }
 
     /// <summary>Registers an asynchronous undo (e.g. an IPAM DEL) for a change that just succeeded.</summary>
     public void OnRollback(string description, Func<Task> undo)
     {
         ArgumentNullException.ThrowIfNull(undo);
-        _undos.Add((description, undo));
+        lock (_sync)
+            _undos.Add((description, undo));
     }
 
     /// <summary>
@@ -61,19 +73,59 @@ public sealed class AddTransaction : IAsyncDisposable
         return result;
     }
 
+    /// <summary>
+    /// Makes the links (<paramref name="makeLinks"/>, which registers its own undos) and, when <paramref name="useIpam"/>,
+    /// gets the addresses from the IPAM plugin, in the order <see cref="IpamOrder"/> allows: concurrently for IPAM plugins
+    /// that never use the container interface, after the links otherwise (as the reference plugins do). Either failure
+    /// is thrown once both have finished, so the rollback undoes both.
+    /// </summary>
+    /// <returns>What <paramref name="makeLinks"/> returned, and the IPAM result (null without IPAM).</returns>
+    public async Task<(T Links, CniResult? Ipam)> MakeLinksWithIpamAsync<T>(CniRequest request, bool useIpam, Func<T> makeLinks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(makeLinks);
+        bool alongside = useIpam && IpamOrder.RunsAlongsideLinks(request);
+        Task<CniResult>? ipam = alongside ? IpamAddAsync(request, cancellationToken) : null;
+        T links;
+        try
+        {
+            links = makeLinks();
+            if (useIpam && !alongside)
+                ipam = IpamAddAsync(request, cancellationToken);
+        }
+        catch
+        {
+            if (ipam is not null)
+            {
+                try { await ipam.ConfigureAwait(false); } catch (Exception) { } // its undo must be registered before the rollback
+            }
+            throw;
+        }
+        return (links, ipam is null ? null : await ipam.ConfigureAwait(false));
+    }
+
     /// <summary>Keeps every change: the undos are dropped.</summary>
     public void Commit()
     {
-        _committed = true;
-        _undos.Clear();
+        lock (_sync)
+        {
+            _committed = true;
+            _undos.Clear();
+        }
     }
 
     /// <summary>Runs every registered undo in reverse order now; each failure is logged and the next undo still runs.</summary>
     public async Task RollbackAsync()
     {
-        for (int i = _undos.Count - 1; i >= 0; i--)
+        (string Description, Func<Task> Undo)[] undos;
+        lock (_sync)
         {
-            (string description, Func<Task> undo) = _undos[i];
+            undos = [.. _undos];
+            _undos.Clear();
+        }
+        for (int i = undos.Length - 1; i >= 0; i--)
+        {
+            (string description, Func<Task> undo) = undos[i];
             try
             {
                 await undo().ConfigureAwait(false);
@@ -83,7 +135,6 @@ public sealed class AddTransaction : IAsyncDisposable
                 _log?.WriteLine($"rollback: {description} failed: {ex.Message}");
             }
         }
-        _undos.Clear();
     }
 
     /// <summary>Rolls back unless committed.</summary>

@@ -170,13 +170,8 @@ public static class SubInterfaces
         int index = created.Index;
         tx.OnRollback($"delete {kind} {ifName} in the container", () =>
         {
-            try
-            {
-                container.Netlink.DeleteLink(index);
-            }
-            catch (NetlinkException ex) when (ex.IsNotFound)
-            {
-            }
+            if (container.Netlink.FindLink(index) is { } link)
+                LinkRemoval.Delete(container.Netlink, container.Handle, link);
         });
 
         try
@@ -245,36 +240,49 @@ public static class SubInterfaces
 
     /// <summary>
     /// The DEL of a sub-interface plugin: deletes <c>CNI_IFNAME</c> in the container (a missing namespace, a path that is
-    /// no network namespace any more, or a missing interface is success; an empty <c>CNI_NETNS</c> skips it), then
-    /// releases the addresses when <paramref name="releaseIpam"/>, also when the link could not be deleted (the first
-    /// error is the one reported; a later one is logged to stderr). The master is never looked at, so DEL works after it
-    /// was deleted.
+    /// no network namespace any more, or a missing interface is success; an empty <c>CNI_NETNS</c> skips it) and, when
+    /// <paramref name="releaseIpam"/>, releases the addresses: alongside the deletion for IPAM plugins that never use the
+    /// interface, before it for the others, as the reference does (see <see cref="IpamOrder"/>). With both running, the
+    /// addresses are released also when the link could not be deleted (the first error is the one reported; a later one
+    /// is logged to stderr). The master is never looked at, so DEL works after it was deleted.
     /// </summary>
     public static async Task DeleteAsync(CniRequest request, bool releaseIpam, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        CniException? linkError = null;
+        Task release = Task.CompletedTask;
+        if (releaseIpam)
+        {
+            if (!IpamOrder.RunsAlongsideLinks(request))
+                await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
+            else
+            {
+                try
+                {
+                    release = Ipam.ExecDelAsync(request, cancellationToken);
+                }
+                catch (CniException ex)
+                {
+                    release = Task.FromException(ex); // e.g. the IPAM plugin is missing: still delete the link
+                }
+            }
+        }
         try
         {
             DeleteLink(request);
         }
-        catch (CniException ex)
-        {
-            linkError = ex;
-        }
-        if (releaseIpam)
+        catch (CniException)
         {
             try
             {
-                await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
+                await release.ConfigureAwait(false);
             }
-            catch (CniException ex) when (linkError is not null)
+            catch (CniException ex)
             {
                 request.Environment.Stderr.WriteLine($"failed to release the addresses: {ex.Message}");
             }
+            throw;
         }
-        if (linkError is not null)
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(linkError);
+        await release.ConfigureAwait(false);
     }
 
     private static void DeleteLink(CniRequest request)
@@ -285,15 +293,11 @@ public static class SubInterfaces
             return;
         try
         {
-            netlink.DeleteLink(link.Index);
+            LinkRemoval.Delete(netlink, container!.Handle, link);
         }
-        catch (NetlinkException ex) when (!ex.IsNotFound)
+        catch (NetlinkException ex)
         {
             throw new CniException(CniErrorCode.Internal, $"failed to delete \"{request.IfName}\": {ex.Message}");
-        }
-        catch (NetlinkException)
-        {
-            // Gone meanwhile.
         }
     }
 

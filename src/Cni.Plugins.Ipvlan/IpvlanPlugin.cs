@@ -108,17 +108,14 @@ public class IpvlanPlugin : CniPlugin
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
         await using var tx = new AddTransaction(request.Environment.Stderr);
 
-        // Addresses first (from IPAM, or reused from prevResult when chained without ipam).
-        CniResult addresses = conf.IsLayer3
-            ? await tx.IpamAddAsync(request, cancellationToken).ConfigureAwait(false)
-            : request.Config.PrevResult!.Clone();
-
-        // The ipvlan, created in the container under a temporary name, then renamed to CNI_IFNAME.
+        // The ipvlan, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
+        // IPAM, alongside or after it (see IpamOrder), or reused from prevResult when chained without ipam.
         MasterLink master = conf.Master!;
         int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
-        Link link = SubInterfaces.CreateInContainer(container, master, request.IfName, "ipvlan",
+        (Link link, CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, conf.IsLayer3, () => SubInterfaces.CreateInContainer(container, master, request.IfName, "ipvlan",
             (netlink, name, ns) => netlink.AddIpvlan(name, master.Link.Index, conf.Mode, IpvlanFlags.Bridge, new LinkOptions { Mtu = mtu, Namespace = ns }),
-            tx);
+            tx), cancellationToken).ConfigureAwait(false);
+        CniResult addresses = ipam ?? request.Config.PrevResult!.Clone();
 
         // Every address belongs to the ipvlan; configure them with the routes (this brings the link up). As the
         // reference, the link announces its addresses (ARP and IPv6 neighbour notifications) when it comes up.

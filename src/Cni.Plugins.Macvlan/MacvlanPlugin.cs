@@ -115,18 +115,16 @@ public class MacvlanPlugin : CniPlugin
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
         await using var tx = new AddTransaction(request.Environment.Stderr);
 
-        // Addresses first: the IPAM plugin validates its own configuration before any link exists.
-        CniResult? ipam = conf.IsLayer3 ? await tx.IpamAddAsync(request, cancellationToken).ConfigureAwait(false) : null;
-
-        // The macvlan, created in the container under a temporary name, then renamed to CNI_IFNAME.
+        // The macvlan, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
+        // IPAM, alongside or after it (see IpamOrder).
         MasterLink master = conf.Master!;
         int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
         // As the reference: bcqueuelen is sent only when above 0, so 0 keeps the kernel default.
         uint? bcQueueLength = conf.Options.BcQueueLen > 0 ? (uint)conf.Options.BcQueueLen : null;
-        Link link = SubInterfaces.CreateInContainer(container, master, request.IfName, "macvlan",
+        (Link link, CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, conf.IsLayer3, () => SubInterfaces.CreateInContainer(container, master, request.IfName, "macvlan",
             (netlink, name, ns) => netlink.AddMacvlan(name, master.Link.Index, conf.Mode,
                 new MacvlanOptions { Mtu = mtu, MacAddress = conf.Mac, Namespace = ns, BroadcastQueueLength = bcQueueLength }),
-            tx);
+            tx), cancellationToken).ConfigureAwait(false);
 
         // With addresses, configure them with the routes (this brings the link up); L2 only: just bring it up. As the
         // reference, the link announces its addresses (ARP and IPv6 neighbour notifications) when it comes up.

@@ -77,18 +77,16 @@ public class VlanPlugin : CniPlugin
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
         await using var tx = new AddTransaction(request.Environment.Stderr);
 
-        // Addresses first: the IPAM plugin validates its own configuration before any link exists.
-        CniResult ipam = await tx.IpamAddAsync(request, cancellationToken).ConfigureAwait(false);
-
-        // The VLAN link, created in the container under a temporary name, then renamed to CNI_IFNAME.
+        // The VLAN link, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
+        // IPAM, alongside or after it (see IpamOrder).
         MasterLink master = conf.Master!;
         int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
-        Link link = SubInterfaces.CreateInContainer(container, master, request.IfName, "vlan",
+        (Link link, CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, useIpam: true, () => SubInterfaces.CreateInContainer(container, master, request.IfName, "vlan",
             (netlink, name, ns) => netlink.AddVlan(name, master.Link.Index, conf.Options.VlanId, new LinkOptions { Mtu = mtu, Namespace = ns }),
-            tx);
+            tx), cancellationToken).ConfigureAwait(false);
 
         // Every address belongs to the VLAN link; configure them with the routes (this brings the link up).
-        CniResult result = SubInterfaces.ConfigureResult(request, container, link, ipam);
+        CniResult result = SubInterfaces.ConfigureResult(request, container, link, ipam!);
         tx.Commit();
         return result;
     }

@@ -54,7 +54,7 @@ public sealed class BridgeHarness : IDisposable
     public string? BinaryPath { get; }
 
     /// <summary>Our plugins first, then the Go reference ones (host-local until ours is published).</summary>
-    public string CniPath => $"{TestEnvironment.PluginBinDir}:{TestEnvironment.ReferencePluginDir}";
+    public string CniPath { get; set; } = $"{TestEnvironment.PluginBinDir}:{TestEnvironment.ReferencePluginDir}";
 
     /// <summary>Creates a named namespace (with lo up) that is deleted on dispose.</summary>
     public string CreateNamespace()

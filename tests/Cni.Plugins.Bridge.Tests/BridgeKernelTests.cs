@@ -6,6 +6,7 @@ namespace Cni.Plugins.Bridge.Tests;
 /// <summary>The bridge plugin against the kernel, in throwaway namespaces, in process and as the published binary.</summary>
 [TestFixture]
 [Category(Category.Kernel)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 [NonParallelizable]
 public class BridgeKernelTests
 {
@@ -223,6 +224,46 @@ public class BridgeKernelTests
         Assert.That(h.BridgePorts(), Is.Empty);
         Assert.That(h.Reservations(), Is.Empty);
         Assert.That(h.NftMasqRules(), Is.Empty);
+    }
+
+    [Test]
+    public async Task AnIpamPluginThatMayUseTheInterfaceRunsOnceItIsUpAndReleasesBeforeItGoes([ValueSource(nameof(Modes))] Mode mode)
+    {
+        // A stand-in for dhcp (which sends its requests and its release through the container interface): it fails
+        // ADD unless CNI_IFNAME exists and is up in the container, and logs what it saw on DEL.
+        using var h = new BridgeHarness(mode);
+        string bin = Path.Combine(h.DataDir, "bin");
+        Directory.CreateDirectory(bin);
+        string log = Path.Combine(h.DataDir, "probe.log");
+        string probe = Path.Combine(bin, "probe-ipam");
+        File.WriteAllText(probe, $$"""
+            #!/bin/sh
+            cat >/dev/null
+            state=$(nsenter --net="$CNI_NETNS" ip -o link show "$CNI_IFNAME" 2>/dev/null)
+            case "$CNI_COMMAND" in
+            ADD)
+              echo "ADD $state" >> '{{log}}'
+              if ! echo "$state" | grep -q '[<,]UP[,>]'; then echo '{"cniVersion":"1.0.0","code":11,"msg":"interface missing or down"}'; exit 1; fi
+              echo '{"cniVersion":"1.0.0","ips":[{"address":"10.93.0.5/24","gateway":"10.93.0.1"}]}' ;;
+            DEL) echo "DEL ${state:-(none)}" >> '{{log}}' ;;
+            esac
+            """);
+        File.SetUnixFileMode(probe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        h.CniPath = $"{bin}:{h.CniPath}";
+        JsonObject conf = h.Config("1.0.0", ipam: false);
+        conf["ipam"] = new JsonObject { ["type"] = "probe-ipam" };
+        string ns = h.CreateNamespace();
+
+        JsonObject r = (await h.AddAsync(conf, ns, "pod1")).AssertSuccess().Json;
+        Assert.That(ContainerAddress(r), Is.EqualTo("10.93.0.5"));
+        Assert.That(Shell.Run("ip", "-n", ns, "-o", "addr", "show", "eth0").Stdout, Does.Contain("10.93.0.5/24"));
+
+        (await h.DelAsync(conf, BridgeHarness.NsPath(ns), "pod1")).AssertSuccess();
+        string[] lines = File.ReadAllLines(log);
+        Assert.That(lines, Has.Length.EqualTo(2), string.Join('\n', lines));
+        Assert.That(lines[0], Does.StartWith("ADD ").And.Contain("eth0@"));
+        Assert.That(lines[1], Does.StartWith("DEL ").And.Contain("eth0@"), "the release must run while the interface exists");
+        Assert.That(h.BridgePorts(), Is.Empty);
     }
 
     [Test]
