@@ -37,7 +37,13 @@ internal static unsafe partial class ChildProcess
     /// <paramref name="stdin"/>, and waits for it. Throws <see cref="Win32Exception"/> when it cannot be started, and
     /// <see cref="OperationCanceledException"/> (after killing and reaping it) when <paramref name="cancellationToken"/> fires.
     /// </summary>
-    internal static Outcome Run(string path, IReadOnlyList<string> environment, ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken)
+    internal static Outcome Run(string path, IReadOnlyList<string> environment, ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken) =>
+        Run(path, [], environment, stdin, cancellationToken);
+
+    /// <summary>As <see cref="Run(string, IReadOnlyList{string}, ReadOnlyMemory{byte}, CancellationToken)"/>, with
+    /// <paramref name="arguments"/> after argv[0].</summary>
+    internal static Outcome Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ReadOnlyMemory<byte> stdin,
+        CancellationToken cancellationToken)
     {
         int[] inPipe = [-1, -1], outPipe = [-1, -1], errPipe = [-1, -1];
         int pid;
@@ -46,7 +52,7 @@ internal static unsafe partial class ChildProcess
             inPipe = Pipe();
             outPipe = Pipe();
             errPipe = Pipe();
-            pid = Spawn(path, [], environment, [inPipe[0], outPipe[1], errPipe[1]]);
+            pid = Spawn(path, arguments, environment, [inPipe[0], outPipe[1], errPipe[1]]);
         }
         catch
         {
@@ -177,6 +183,38 @@ internal static unsafe partial class ChildProcess
                 return error == EAGAIN;
             }
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (typically a <see cref="Run(string, IReadOnlyList{string}, IReadOnlyList{string}, ReadOnlyMemory{byte}, CancellationToken)"/>)
+    /// on a dedicated thread and completes with its result: the caller goes on with its own work meanwhile, and no
+    /// thread-pool worker is woken. The continuation runs on that thread when the work is done (hence the default stack
+    /// size: the caller's remaining work may run there).
+    /// </summary>
+    internal static Task<T> OnDedicatedThread<T>(Func<T> work, string name)
+    {
+        var done = new TaskCompletionSource<T>();
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                done.SetResult(work());
+            }
+            catch (OperationCanceledException ex)
+            {
+                done.SetCanceled(ex.CancellationToken);
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        thread.Start();
+        return done.Task;
     }
 
     /// <summary>

@@ -54,30 +54,10 @@ public sealed class PluginExecutor
         List<string> variables = BuildEnvironment(environment);
 
         // The child runs on a dedicated thread (spawn, pipes, wait: no Process machinery, no thread-pool workers), so
-        // the caller goes on with its own work meanwhile; the continuation runs on that thread when the child is done
-        // (hence the default stack size: the caller's remaining work may run there).
-        var done = new TaskCompletionSource<ChildProcess.Outcome>();
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                done.SetResult(RunWithRetries(pluginPath, variables, stdin, cancellationToken));
-            }
-            catch (OperationCanceledException ex)
-            {
-                done.SetCanceled(ex.CancellationToken);
-            }
-            catch (Exception ex)
-            {
-                done.SetException(ex);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "plugin " + System.IO.Path.GetFileName(pluginPath),
-        };
-        thread.Start();
-        ChildProcess.Outcome outcome = await done.Task.ConfigureAwait(false);
+        // the caller goes on with its own work meanwhile.
+        Task<ChildProcess.Outcome> done = ChildProcess.OnDedicatedThread(() => RunWithRetries(pluginPath, variables, stdin, cancellationToken),
+            "plugin " + System.IO.Path.GetFileName(pluginPath));
+        ChildProcess.Outcome outcome = await done.ConfigureAwait(false);
 
         if (outcome.Stderr.Length > 0)
             await (Stderr ?? Console.Error).WriteAsync(Encoding.UTF8.GetString(outcome.Stderr)).ConfigureAwait(false);
