@@ -454,51 +454,63 @@ public class BridgePlugin : CniPlugin
     /// <summary>DEL without IPAM: the veth pair, the MAC spoof check and the masquerade rules of the attachment.</summary>
     private static async Task RemoveAttachmentAsync(CniRequest request, BridgeSettings conf, CancellationToken cancellationToken)
     {
-        // Delete the container end (which takes the host end with it). A missing namespace or interface is success.
-        bool containerEndDeleted = false;
-        HashSet<AddressFamily>? families = null;
-        using (ContainerNamespace? container = ContainerNamespace.TryOpen(request.NetNs))
+        // The masquerade rules go while the links do (nft/iptables runs, independent of the links); they need no
+        // addresses, so this works without CNI_NETNS too, but the address families narrow the iptables teardown.
+        bool masq = conf.IsLayer3 && conf.Options.IpMasq;
+        Task rules = Task.CompletedTask;
+        try
         {
-            RtNetlink? netlink = container?.TryConnect();
-            if (netlink is not null && netlink.FindLink(request.IfName) is { } link)
+            // Delete the container end (which takes the host end with it). A missing namespace or interface is success.
+            bool containerEndDeleted = false;
+            using (ContainerNamespace? container = ContainerNamespace.TryOpen(request.NetNs))
             {
-                // The address families narrow the masquerade teardown: without masquerading, skip the address dump.
-                if (conf.IsLayer3 && conf.Options.IpMasq)
+                RtNetlink? netlink = container?.TryConnect();
+                if (netlink is not null && netlink.FindLink(request.IfName) is { } link)
                 {
-                    families = netlink.ListAddresses(link.Index)
-                        .Where(a => InterfaceChecks.IsGlobalUnicast(a.IPAddress)).Select(a => a.Family).ToHashSet();
+                    if (masq)
+                    {
+                        HashSet<AddressFamily> families = netlink.ListAddresses(link.Index)
+                            .Where(a => InterfaceChecks.IsGlobalUnicast(a.IPAddress)).Select(a => a.Family).ToHashSet();
+                        rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, families, cancellationToken);
+                    }
+                    try
+                    {
+                        LinkRemoval.Delete(netlink, container!.Handle, link);
+                    }
+                    catch (NetlinkException ex)
+                    {
+                        throw new CniException(CniErrorCode.Internal, $"failed to delete \"{request.IfName}\": {ex.Message}");
+                    }
+                    containerEndDeleted = true;
                 }
+            }
+
+            // Without the container end (no CNI_NETNS, or the namespace is still held elsewhere), delete the host end.
+            if (!containerEndDeleted)
+            {
+                if (masq)
+                    rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, cancellationToken);
+                DeleteHostVeth(request, conf);
+            }
+
+            if (conf.Options.MacSpoofCheck)
+            {
                 try
                 {
-                    LinkRemoval.Delete(netlink, container!.Handle, link);
+                    await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken).ConfigureAwait(false);
                 }
-                catch (NetlinkException ex)
+                catch (CniException ex)
                 {
-                    throw new CniException(CniErrorCode.Internal, $"failed to delete \"{request.IfName}\": {ex.Message}");
+                    request.Environment.Stderr.WriteLine(ex.Message);
                 }
-                containerEndDeleted = true;
             }
         }
-
-        // Without the container end (no CNI_NETNS, or the namespace is still held elsewhere), delete the host end.
-        if (!containerEndDeleted)
-            DeleteHostVeth(request, conf);
-
-        if (conf.Options.MacSpoofCheck)
+        catch
         {
-            try
-            {
-                await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken).ConfigureAwait(false);
-            }
-            catch (CniException ex)
-            {
-                request.Environment.Stderr.WriteLine(ex.Message);
-            }
+            try { await rules.ConfigureAwait(false); } catch (Exception) { } // the first error is the one to report
+            throw;
         }
-
-        // Remove the masquerade rules (both layouts: they need no addresses, so this works without CNI_NETNS too).
-        if (conf.IsLayer3 && conf.Options.IpMasq)
-            await IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, families, cancellationToken).ConfigureAwait(false);
+        await rules.ConfigureAwait(false);
     }
 
     /// <summary>Deletes the host end of this attachment: the one named in prevResult, or the one named after the attachment,

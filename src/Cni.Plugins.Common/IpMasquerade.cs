@@ -54,32 +54,28 @@ public static partial class IpMasquerade
 
     /// <summary>
     /// Removes the rules of one attachment from both backends (it may have been added by another version or
-    /// configuration). Needs no addresses, so it works when the container namespace is gone. One <c>nft list ruleset</c>
-    /// finds the nftables rules and, when iptables is the nf_tables flavour, tells whether the attachment has iptables
-    /// rules at all; the iptables tools run only when it does (or when iptables is the legacy flavour, for the families
-    /// in <paramref name="families"/> when known). Missing rules are success.
+    /// configuration). Needs no addresses, so it works when the container namespace is gone. nftables: our
+    /// <c>masq_checks</c> chain is listed and the attachment's rules deleted. iptables: when it is the nf_tables flavour,
+    /// <c>nft list chains</c> (declarations only, small even on hosts with large rulesets) tells whether the attachment
+    /// has an iptables chain at all, and the iptables tools run only when it does; the legacy flavour runs them for the
+    /// families in <paramref name="families"/> when known. The listings run concurrently. Missing rules are success.
     /// </summary>
     public static async Task TeardownAsync(string network, string ifName, string containerId, IReadOnlyCollection<AddressFamily>? families = null, CancellationToken ct = default)
     {
         string chain = NetfilterNames.ChainName(network, containerId);
         string hash = NetfilterNames.InstanceHash(network, ifName, containerId);
+        bool haveNft = ExternalCommand.Find("nft") is not null;
+        Task<NftRuleset>? chains = haveNft && IptablesUsesNftables() ? ListChainsAsync(ct) : null;
         var work = new List<Task>();
-        bool iptablesViaNft = IptablesUsesNftables();
-        NftRuleset? ruleset = null;
-        if (ExternalCommand.Find("nft") is not null)
-        {
-            ruleset = await ListRulesetAsync(ct).ConfigureAwait(false);
-            long[] handles = ruleset.MasqueradeRules.Where(r => r.Comment.StartsWith(hash, StringComparison.Ordinal)).Select(r => r.Handle).ToArray();
-            work.Add(DeleteNftablesHandlesAsync(handles, ct));
-        }
+        if (haveNft)
+            work.Add(DeleteNftablesRulesAsync(r => r.StartsWith(hash, StringComparison.Ordinal), ct));
         foreach ((string tool, AddressFamily family, string table) in new[] { ("iptables", AddressFamily.InterNetwork, "ip nat"), ("ip6tables", AddressFamily.InterNetworkV6, "ip6 nat") })
         {
             if (ExternalCommand.Find(tool) is null)
                 continue;
-            bool needed = iptablesViaNft && ruleset is not null
-                ? ruleset.Mentions(table, chain)
-                : families is null || families.Contains(family);
-            if (needed)
+            if (chains is not null)
+                work.Add(TeardownIptablesIfListedAsync(chains, table, tool, network, containerId, ct));
+            else if (families is null || families.Contains(family))
                 work.Add(TeardownIptablesAsync(tool, network, containerId, ct));
         }
         try
@@ -91,6 +87,12 @@ public static partial class IpMasquerade
             string[] errors = work.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).Select(e => e.Message).ToArray();
             throw new CniException(CniErrorCode.Internal, "failed to remove masquerade rules: " + string.Join("; ", errors));
         }
+    }
+
+    private static async Task TeardownIptablesIfListedAsync(Task<NftRuleset> chains, string table, string tool, string network, string containerId, CancellationToken ct)
+    {
+        if ((await chains.ConfigureAwait(false)).Mentions(table, NetfilterNames.ChainName(network, containerId)))
+            await TeardownIptablesAsync(tool, network, containerId, ct).ConfigureAwait(false);
     }
 
     /// <summary>True when <c>iptables</c> is the nf_tables flavour (its rules then show in <c>nft list ruleset</c>).</summary>
@@ -111,12 +113,12 @@ public static partial class IpMasquerade
         }
     }
 
-    private static async Task<NftRuleset> ListRulesetAsync(CancellationToken ct)
+    private static async Task<NftRuleset> ListChainsAsync(CancellationToken ct)
     {
         string nft = ExternalCommand.Find("nft")!;
-        CommandOutput output = await ExternalCommand.RunAsync(nft, ["-a", "list", "ruleset"], null, ct).ConfigureAwait(false);
+        CommandOutput output = await ExternalCommand.RunAsync(nft, ["list", "chains"], null, ct).ConfigureAwait(false);
         if (!output.Succeeded)
-            throw new CniException(CniErrorCode.Internal, $"nft list ruleset failed: {output.Stderr.Trim()}");
+            throw new CniException(CniErrorCode.Internal, $"nft list chains failed: {output.Stderr.Trim()}");
         return NftRuleset.Parse(output.Stdout);
     }
 
@@ -128,9 +130,7 @@ public static partial class IpMasquerade
             return;
         var keep = new HashSet<string>(valid.Select(a => InstanceCommentFor(network, a)), StringComparer.Ordinal);
         string prefix = NetfilterNames.NetworkHash(network);
-        List<(string Comment, long Handle)> rules = await ListNftablesRulesAsync(ct).ConfigureAwait(false);
-        long[] stale = rules.Where(r => r.Comment.StartsWith(prefix, StringComparison.Ordinal) && !keep.Contains(r.Comment)).Select(r => r.Handle).ToArray();
-        await DeleteNftablesHandlesAsync(stale, ct).ConfigureAwait(false);
+        await DeleteNftablesRulesAsync(c => c.StartsWith(prefix, StringComparison.Ordinal) && !keep.Contains(c), ct).ConfigureAwait(false);
     }
 
     private static string InstanceCommentFor(string network, Attachment a) => NetfilterNames.InstanceComment(network, a.IfName, a.ContainerId);
@@ -183,14 +183,27 @@ public static partial class IpMasquerade
         return string.Concat(full.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => l + "\n"));
     }
 
-    private static async Task DeleteNftablesHandlesAsync(long[] handles, CancellationToken ct)
+    /// <summary>
+    /// Deletes the rules of <c>masq_checks</c> whose comment <paramref name="match"/> accepts, in one <c>nft -f</c>
+    /// transaction. A DEL or GC running at the same moment may delete one of them first, which fails the whole
+    /// transaction: then the chain is listed again and the rules still there are deleted.
+    /// </summary>
+    private static async Task DeleteNftablesRulesAsync(Func<string, bool> match, CancellationToken ct)
     {
-        if (handles.Length == 0)
-            return;
-        var s = new StringBuilder();
-        foreach (long h in handles)
-            s.Append("delete rule inet ").Append(TableName).Append(' ').Append(ChainName).Append(" handle ").Append(h.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        await NftAsync(s.ToString(), ct).ConfigureAwait(false);
+        for (int attempt = 1; ; attempt++)
+        {
+            long[] handles = (await ListNftablesRulesAsync(ct).ConfigureAwait(false)).Where(r => match(r.Comment)).Select(r => r.Handle).ToArray();
+            if (handles.Length == 0)
+                return;
+            var s = new StringBuilder();
+            foreach (long h in handles)
+                s.Append("delete rule inet ").Append(TableName).Append(' ').Append(ChainName).Append(" handle ").Append(h.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            CommandOutput output = await RunNftAsync(s.ToString(), ct).ConfigureAwait(false);
+            if (output.Succeeded)
+                return;
+            if (attempt >= 5 || !output.Stderr.Contains("No such file or directory", StringComparison.Ordinal))
+                throw new CniException(CniErrorCode.Internal, $"nft failed: {output.Stderr.Trim()}", s.ToString());
+        }
     }
 
     /// <summary>The rules of <c>masq_checks</c> with their comments and handles; empty when the table does not exist.</summary>
@@ -295,7 +308,8 @@ public static partial class IpMasquerade
     }
 }
 
-/// <summary>What the masquerade code needs from <c>nft -a list ruleset</c>: the rules of <c>masq_checks</c> and the text of each table.</summary>
+/// <summary>What the masquerade code needs from an <c>nft list</c> listing (<c>list chains</c>, <c>-a list ruleset</c>): the rules
+/// of <c>masq_checks</c> and the text of each table.</summary>
 public sealed class NftRuleset
 {
     private readonly Dictionary<string, StringBuilder> _tables = new(StringComparer.Ordinal);
