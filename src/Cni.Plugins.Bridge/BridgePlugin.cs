@@ -41,10 +41,14 @@ public class BridgePlugin : CniPlugin
         // plugin (dhcp uses the interface) once the container end exists and is up, as in the reference (IpamOrder).
         ((Link bridge, Link hostVeth), CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, conf.IsLayer3, () =>
         {
-            Link br = EnsureBridge(host, conf, tx);
-            trace.Mark("bridge");
-            Link veth = CreateVethPair(host, container, conf, request, tx);
-            AttachToBridge(host, veth, br, conf);
+            Link br, veth;
+            using (BridgeLock.Shared(conf.BridgeName)) // a failed ADD's rollback must not delete the bridge under us
+            {
+                br = EnsureBridge(host, conf, tx);
+                trace.Mark("bridge");
+                veth = CreateVethPair(host, container, conf, request, tx);
+                AttachToBridge(host, veth, br, conf);
+            }
             if (conf.IsLayer3 && !IpamOrder.RunsAlongsideLinks(request))
             {
                 RtNetlink nl = container.Connect([]);
@@ -195,8 +199,9 @@ public class BridgePlugin : CniPlugin
         return host.GetLink(bridge.Index);
     }
 
-    private static void DeleteBridgeIfUnused(RtNetlink host, string name)
+    internal static void DeleteBridgeIfUnused(RtNetlink host, string name)
     {
+        using BridgeLock exclusive = BridgeLock.Exclusive(name); // waits for ADDs that found the bridge and are attaching
         Link? bridge = host.FindLink(name);
         if (bridge is null || bridge.Kind != "bridge")
             return;

@@ -267,6 +267,46 @@ public class BridgeKernelTests
     }
 
     [Test]
+    public void ARollbackDoesNotDeleteTheBridgeWhileAnotherAddIsAttachingToIt()
+    {
+        // ADD A created the bridge and failed; ADD B found the bridge and is attaching its port. A's rollback must wait
+        // for B (BridgeLock), then see B's port and keep the bridge; with no port left it deletes it.
+        using var h = new BridgeHarness();
+        string saved = BridgeLock.Directory;
+        BridgeLock.Directory = Path.Combine(h.DataDir, "locks");
+        try
+        {
+            Shell.Run("ip", "link", "add", h.BridgeName, "type", "bridge");
+            string port = TestEnvironment.UniqueName("tbp"), peer = TestEnvironment.UniqueName("tbq");
+            Task rollback;
+            using (BridgeLock attaching = BridgeLock.Shared(h.BridgeName))
+            {
+                Assert.That(attaching.IsHeld, Is.True);
+                rollback = Task.Run(() =>
+                {
+                    using var host = Cni.Netlink.RtNetlink.Open();
+                    BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName);
+                });
+                Assert.That(rollback.Wait(300), Is.False, "the rollback deleted the bridge while an ADD was attaching to it");
+                Assert.That(h.BridgeExists(), Is.True);
+                Shell.Run("ip", "link", "add", port, "type", "veth", "peer", "name", peer);
+                Shell.Run("ip", "link", "set", port, "master", h.BridgeName);
+            }
+            Assert.That(rollback.Wait(TimeSpan.FromSeconds(10)), Is.True, "the rollback never got the lock");
+            Assert.That(h.BridgeExists(), Is.True, "the bridge has a port: it must stay");
+
+            Shell.Run("ip", "link", "del", port);
+            using (var host = Cni.Netlink.RtNetlink.Open())
+                BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName);
+            Assert.That(h.BridgeExists(), Is.False, "an unused bridge created by the failed ADD goes");
+        }
+        finally
+        {
+            BridgeLock.Directory = saved;
+        }
+    }
+
+    [Test]
     public async Task DelTwiceSucceeds()
     {
         using var h = new BridgeHarness();
