@@ -143,7 +143,7 @@ public class ChildProcessTests
     }
 
     [Test, CancelAfter(Guard)]
-    public void A_child_killed_by_a_signal_is_a_failure_with_exit_128_plus_the_signal()
+    public void A_child_killed_by_a_signal_is_a_failure_that_names_the_signal()
     {
         string path = _plugins.Add("killed", "echo 'about to die' >&2; kill -9 $$; sleep 600");
         var executor = new PluginExecutor { Stderr = TextWriter.Null };
@@ -151,7 +151,18 @@ public class ChildProcessTests
         var ex = Assert.ThrowsAsync<CniException>(() => executor.ExecAsync(path, [], ReadOnlyMemory<byte>.Empty, TestToken));
 
         Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.Internal));
-        Assert.That(ex.Message, Is.EqualTo("plugin killed failed (exit 137): about to die"));
+        Assert.That(ex.Message, Is.EqualTo("plugin killed failed (killed by SIGKILL (9)): about to die"));
+    }
+
+    [Test, CancelAfter(Guard)]
+    public void A_child_that_exits_137_is_not_mistaken_for_one_killed_by_SIGKILL()
+    {
+        string path = _plugins.Add("exits-137", "echo 'bad' >&2; exit 137");
+        var executor = new PluginExecutor { Stderr = TextWriter.Null };
+
+        var ex = Assert.ThrowsAsync<CniException>(() => executor.ExecAsync(path, [], ReadOnlyMemory<byte>.Empty, TestToken));
+
+        Assert.That(ex!.Message, Is.EqualTo("plugin exits-137 failed (exit 137): bad"));
     }
 
     [Test, CancelAfter(Guard)]
@@ -162,8 +173,9 @@ public class ChildProcessTests
         var ex = Assert.ThrowsAsync<CniException>(() => PluginExecutor.Default.ExecAsync(path, [], ReadOnlyMemory<byte>.Empty, TestToken));
 
         Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.Internal));
-        Assert.That(ex.Message, Is.EqualTo("plugin killed-quietly failed (exit 143) with no error message"));
-        Assert.That(ChildProcess.Run(path, [], ReadOnlyMemory<byte>.Empty, TestToken).ExitCode, Is.EqualTo(128 + 15));
+        Assert.That(ex.Message, Is.EqualTo("plugin killed-quietly failed (killed by SIGTERM (15)) with no error message"));
+        ChildProcess.Outcome outcome = ChildProcess.Run(path, [], ReadOnlyMemory<byte>.Empty, TestToken);
+        Assert.That((outcome.ExitCode, outcome.Signal), Is.EqualTo((128 + 15, 15)));
     }
 
     [Test, CancelAfter(Guard)]

@@ -30,7 +30,35 @@ internal static unsafe partial class ChildProcess
     private const int WNOWAIT = 0x01000000;
 
     /// <summary>What the child wrote and how it ended.</summary>
-    internal readonly record struct Outcome(int ExitCode, byte[] Stdout, byte[] Stderr);
+    /// <param name="ExitCode">The exit status, or 128 + the signal (as a shell reports it) when <paramref name="Signal"/> is set.</param>
+    /// <param name="Signal">The signal that killed the child; 0 when it exited.</param>
+    /// <param name="Stdout">What it wrote on stdout.</param>
+    /// <param name="Stderr">What it wrote on stderr.</param>
+    internal readonly record struct Outcome(int ExitCode, int Signal, byte[] Stdout, byte[] Stderr)
+    {
+        /// <summary>How it ended, for messages: "exit 3", or "killed by SIGKILL" (with its number).</summary>
+        public string Describe() => Signal == 0 ? $"exit {ExitCode}" : $"killed by {SignalName(Signal)}";
+    }
+
+    /// <summary>"SIGKILL (9)" for the common signals, "signal N" for the others.</summary>
+    internal static string SignalName(int signal) => signal switch
+    {
+        1 => "SIGHUP (1)",
+        2 => "SIGINT (2)",
+        3 => "SIGQUIT (3)",
+        4 => "SIGILL (4)",
+        6 => "SIGABRT (6)",
+        7 => "SIGBUS (7)",
+        8 => "SIGFPE (8)",
+        9 => "SIGKILL (9)",
+        11 => "SIGSEGV (11)",
+        13 => "SIGPIPE (13)",
+        14 => "SIGALRM (14)",
+        15 => "SIGTERM (15)",
+        24 => "SIGXCPU (24)",
+        25 => "SIGXFSZ (25)",
+        _ => $"signal {signal}",
+    };
 
     /// <summary>
     /// Runs <paramref name="path"/> with exactly <paramref name="environment"/> ("NAME=value" entries) and
@@ -98,7 +126,7 @@ internal static unsafe partial class ChildProcess
         }
         cancellationToken.ThrowIfCancellationRequested();
         int code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
-        return new Outcome(code, stdout.ToArray(), stderr.ToArray());
+        return new Outcome(code, (status & 0x7f) == 0 ? 0 : status & 0x7f, stdout.ToArray(), stderr.ToArray());
     }
 
     /// <summary>Writes stdin and reads stdout and stderr until both are closed (or cancellation, which stops reading).</summary>

@@ -62,7 +62,7 @@ public sealed class PluginExecutor
         if (outcome.Stderr.Length > 0)
             await (Stderr ?? Console.Error).WriteAsync(Encoding.UTF8.GetString(outcome.Stderr)).ConfigureAwait(false);
         if (outcome.ExitCode != 0)
-            throw PluginError(pluginPath, outcome.ExitCode, outcome.Stdout, outcome.Stderr);
+            throw PluginError(pluginPath, outcome.Describe(), outcome.Stdout, outcome.Stderr);
         return outcome.Stdout;
     }
 
@@ -124,7 +124,7 @@ public sealed class PluginExecutor
         return list;
     }
 
-    private static CniException PluginError(string pluginPath, int exitCode, byte[] stdout, byte[] stderr)
+    private static CniException PluginError(string pluginPath, string ending, byte[] stdout, byte[] stderr)
     {
         string name = System.IO.Path.GetFileName(pluginPath);
         if (stdout.Length > 0)
@@ -140,11 +140,11 @@ public sealed class PluginExecutor
                 // Not error JSON: report the raw output below.
             }
             return new CniException(CniErrorCode.Internal,
-                $"plugin {name} failed (exit {exitCode}) and its output is not CNI error JSON: {Truncate(Encoding.UTF8.GetString(stdout))}");
+                $"plugin {name} failed ({ending}) and its output is not CNI error JSON: {Truncate(Encoding.UTF8.GetString(stdout))}");
         }
         return stderr.Length > 0
-            ? new CniException(CniErrorCode.Internal, $"plugin {name} failed (exit {exitCode}): {Truncate(Encoding.UTF8.GetString(stderr))}")
-            : new CniException(CniErrorCode.Internal, $"plugin {name} failed (exit {exitCode}) with no error message");
+            ? new CniException(CniErrorCode.Internal, $"plugin {name} failed ({ending}): {Truncate(Encoding.UTF8.GetString(stderr))}")
+            : new CniException(CniErrorCode.Internal, $"plugin {name} failed ({ending}) with no error message");
     }
 
     private static string Truncate(string text) => text.Length <= 512 ? text.Trim() : text[..512].Trim() + "...";
