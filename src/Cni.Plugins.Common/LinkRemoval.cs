@@ -22,13 +22,19 @@ namespace Cni.Plugins.Common;
 /// namespace as descriptor 3. We return once the link is gone (or the helper reported an error); the helper finishes
 /// the kernel's wait on its own and exits. It holds none of our descriptors (in particular not the runtime's stdout
 /// pipe), so the runtime does not wait for it; it is reaped by whoever inherits it (init or a subreaper), like any
-/// orphan.</para>
+/// orphan. A runtime that is a subreaper and never reaps foreign children can turn the helper off with
+/// <see cref="DisableVariable"/>.</para>
 /// <para>The helper is used only by an executable that calls <see cref="TryRunHelper"/> at the top of its
 /// <c>Main</c>. Elsewhere (a plugin hosted in-process by a runtime or a test), and whenever the helper cannot be
 /// started, the link is deleted in-process, waiting for the kernel, exactly as before.</para>
 /// </remarks>
 public static unsafe class LinkRemoval
 {
+    /// <summary>Environment variable that, set to <c>1</c> in the runtime's environment (which plugins inherit), turns the
+    /// helper off: links are then deleted in-process, waiting for the kernel, as the Go plugins do. For runtimes that are
+    /// a child subreaper (<c>PR_SET_CHILD_SUBREAPER</c>) and never reap children they did not start.</summary>
+    public const string DisableVariable = "CNI_DELETE_LINKS_IN_PROCESS";
+
     /// <summary>argv[1] that makes a plugin executable act as the deletion helper: <c>--cni-delete-link INDEX</c>,
     /// the network namespace as descriptor 3.</summary>
     public const string HelperArgument = "--cni-delete-link";
@@ -54,7 +60,8 @@ public static unsafe class LinkRemoval
         exitCode = 0;
         if (args.Length == 0 || args[0] != HelperArgument)
         {
-            HelperExecutable = "/proc/self/exe";
+            if (Environment.GetEnvironmentVariable(DisableVariable) != "1")
+                HelperExecutable = "/proc/self/exe";
             return false;
         }
         exitCode = RunHelper(args);

@@ -138,3 +138,41 @@ public class LinkRemovalTests
         });
     }
 }
+
+/// <summary><see cref="LinkRemoval.TryRunHelper"/> as a plugin's Main calls it (no kernel needed).</summary>
+[NonParallelizable]
+public class LinkRemovalHelperSwitchTests
+{
+    [TestCase(null, true)]
+    [TestCase("0", true)]
+    [TestCase("1", false)]
+    public void A_plugin_enables_the_helper_unless_the_runtime_turned_it_off(string? setting, bool enabled)
+    {
+        string? savedHelper = LinkRemoval.HelperExecutable;
+        string? savedVariable = Environment.GetEnvironmentVariable(LinkRemoval.DisableVariable);
+        try
+        {
+            LinkRemoval.HelperExecutable = null;
+            Environment.SetEnvironmentVariable(LinkRemoval.DisableVariable, setting);
+
+            bool ranAsHelper = LinkRemoval.TryRunHelper([], out int code);
+
+            Assert.That((ranAsHelper, code), Is.EqualTo((false, 0)));
+            Assert.That(LinkRemoval.HelperExecutable, enabled ? Is.EqualTo("/proc/self/exe") : Is.Null);
+        }
+        finally
+        {
+            LinkRemoval.HelperExecutable = savedHelper;
+            Environment.SetEnvironmentVariable(LinkRemoval.DisableVariable, savedVariable);
+        }
+    }
+
+    [TestCase("x")]
+    [TestCase("0")]
+    [TestCase("-3")]
+    public void The_helper_refuses_a_bad_index(string index)
+    {
+        bool ranAsHelper = LinkRemoval.TryRunHelper([LinkRemoval.HelperArgument, index], out int code);
+        Assert.That((ranAsHelper, code), Is.EqualTo((true, 1)));
+    }
+}
