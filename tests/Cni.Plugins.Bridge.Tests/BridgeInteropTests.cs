@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Cni.Plugins.TestSupport;
 using Cni.TestSupport;
 
 namespace Cni.Plugins.Bridge.Tests;

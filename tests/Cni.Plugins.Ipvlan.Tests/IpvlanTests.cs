@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Cni.Plugins.Ipvlan;
-using Cni.Plugins.SubInterface.Tests;
+using Cni.Plugins.TestSupport;
 using Cni.TestSupport;
 
 namespace Cni.Plugins.Ipvlan.Tests;
@@ -94,7 +94,7 @@ public class IpvlanTests
         string ns = h.CreateNamespace();
         JsonObject conf = h.Config("1.1.0");
         string ours = Path.Combine(h.DataDir, "ours.strace");
-        PluginOutput output = await h.RunInHostNsAsync([.. StraceNetlink.Prefix(ours), h.BinaryPath!], h.Variables("ADD", SubInterfaceHarness.NsPath(ns), "pod1", "eth0"), conf.ToJsonString());
+        PluginOutput output = await h.AddUnderStraceAsync(ours, conf, ns, "pod1");
         output.AssertError(999, "failed to create ipvlan");
         // IFLA_LINK (5) of the request is the index of the IPv6 default route's interface.
         byte[] request = StraceNetlink.CreateLink(StraceNetlink.Messages(ours), "ipvlan");
@@ -132,7 +132,7 @@ public class IpvlanTests
         string master = linkInContainer ? SubInterfaceHarness.Dummy(ns) : h.HostVethMaster();
         JsonObject conf = h.Config("1.0.0", $$"""{"master": "{{master}}", "mode": "{{mode}}", "mtu": 1450, "linkInContainer": {{(linkInContainer ? "true" : "false")}}}""");
         string ours = Path.Combine(h.DataDir, "ours.strace"), theirs = Path.Combine(h.DataDir, "ip.strace");
-        PluginOutput output = await h.RunInHostNsAsync([.. StraceNetlink.Prefix(ours), h.BinaryPath!], h.Variables("ADD", SubInterfaceHarness.NsPath(ns), "pod1", "eth0"), conf.ToJsonString());
+        PluginOutput output = await h.AddUnderStraceAsync(ours, conf, ns, "pod1");
         if (!KernelHasIpvlan())
             output.AssertError(999, "ipvlan");
         byte[] ourRequest = StraceNetlink.CreateLink(StraceNetlink.Messages(ours), "ipvlan");
@@ -157,7 +157,7 @@ public class IpvlanTests
         using SubInterfaceHarness h = Harness(mode);
         string ns = h.CreateNamespace();
         JsonObject conf = h.Config(version, """{"master": "gonemaster0"}""");
-        var ipamAdd = Shell.Run("ip", ["netns", "exec", ns, "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=pod1", $"CNI_NETNS={SubInterfaceHarness.NsPath(ns)}", "CNI_IFNAME=eth0", $"CNI_PATH={SubInterfaceHarness.CniPath}",
+        var ipamAdd = Shell.Run("ip", ["netns", "exec", ns, "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=pod1", $"CNI_NETNS={SubInterfaceHarness.NsPath(ns)}", "CNI_IFNAME=eth0", $"CNI_PATH={h.CniPath}",
             Path.Combine(TestEnvironment.PluginBinDir, "host-local")], allowFailure: true, stdin: conf.ToJsonString());
         Assert.That(ipamAdd.ExitCode, Is.EqualTo(0), ipamAdd.Stdout + ipamAdd.Stderr);
         SubInterfaceHarness.Dummy(ns, "eth0");

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Cni.Netlink;
 using Cni.Plugins.Macvlan;
-using Cni.Plugins.SubInterface.Tests;
+using Cni.Plugins.TestSupport;
 using Cni.Spec;
 using Cni.TestSupport;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Cni.Plugins.Macvlan;
-using Cni.Plugins.SubInterface.Tests;
+using Cni.Plugins.TestSupport;
 using Cni.TestSupport;
 
 namespace Cni.Plugins.Macvlan.Tests;
@@ -40,7 +40,7 @@ public class MacvlanInteropTests
         string confDir = Directory.CreateDirectory(Path.Combine(h.DataDir, "net.d")).FullName;
         string cacheDir = Directory.CreateDirectory(Path.Combine(h.DataDir, "cache")).FullName;
         File.WriteAllText(Path.Combine(confDir, "10-test.conflist"), list.ToJsonString());
-        var env = new Dictionary<string, string> { ["NETCONFPATH"] = confDir, ["CNI_CACHE_DIR"] = cacheDir, ["CNI_PATH"] = SubInterfaceHarness.CniPath };
+        var env = new Dictionary<string, string> { ["NETCONFPATH"] = confDir, ["CNI_CACHE_DIR"] = cacheDir, ["CNI_PATH"] = h.CniPath };
 
         Task<PluginOutput> Run(string verb, string ns, string id) =>
             h.RunInHostNsAsync(["env", .. env.Select(kv => $"{kv.Key}={kv.Value}"), cnirun, verb, h.Network, SubInterfaceHarness.NsPath(ns), id, "eth0"], new Dictionary<string, string>(), "");

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Cni.Plugins.Macvlan;
-using Cni.Plugins.SubInterface.Tests;
+using Cni.Plugins.TestSupport;
 using Cni.TestSupport;
 
 namespace Cni.Plugins.Macvlan.Tests;
@@ -341,7 +341,7 @@ public class MacvlanKernelTests
         string ns = h.CreateNamespace();
         JsonObject conf = h.Config("1.0.0", $$"""{"master": "{{master}}", "mode": "vepa", "mtu": 1400}""", ipam: false);
         string ours = Path.Combine(h.DataDir, "ours.strace"), theirs = Path.Combine(h.DataDir, "ip.strace");
-        (await h.RunInHostNsAsync([.. StraceNetlink.Prefix(ours), h.BinaryPath!], h.Variables("ADD", SubInterfaceHarness.NsPath(ns), "pod1", "eth0", "IgnoreUnknown=1;MAC=02:00:00:aa:bb:cc"), conf.ToJsonString())).AssertSuccess();
+        (await h.AddUnderStraceAsync(ours, conf, ns, "pod1", args: "IgnoreUnknown=1;MAC=02:00:00:aa:bb:cc")).AssertSuccess();
         byte[] ourRequest = StraceNetlink.CreateLink(StraceNetlink.Messages(ours), "macvlan");
         string tmpName = StraceNetlink.IfName(ourRequest);
         Assert.That(tmpName, Does.Not.EqualTo("eth0"), "created under a temporary name");

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Cni.Plugins.SubInterface.Tests;
+using Cni.Plugins.TestSupport;
 using Cni.Plugins.Vlan;
 using Cni.TestSupport;
 
@@ -94,7 +94,7 @@ public class VlanTests
         string master = linkInContainer ? SubInterfaceHarness.Dummy(ns) : h.HostVethMaster();
         JsonObject conf = h.Config("1.0.0", $$"""{"master": "{{master}}", "vlanId": 42, "mtu": 1400, "linkInContainer": {{(linkInContainer ? "true" : "false")}}}""");
         string ours = Path.Combine(h.DataDir, "ours.strace"), theirs = Path.Combine(h.DataDir, "ip.strace");
-        PluginOutput output = await h.RunInHostNsAsync([.. StraceNetlink.Prefix(ours), h.BinaryPath!], h.Variables("ADD", SubInterfaceHarness.NsPath(ns), "pod1", "eth0"), conf.ToJsonString());
+        PluginOutput output = await h.AddUnderStraceAsync(ours, conf, ns, "pod1");
         if (!KernelHasVlan())
             output.AssertError(999, "vlan");
         byte[] ourRequest = StraceNetlink.CreateLink(StraceNetlink.Messages(ours), "vlan");
@@ -121,7 +121,7 @@ public class VlanTests
         // The master does not exist (deleted meanwhile): the Go reference fails here, DEL must not.
         JsonObject conf = h.Config(version, """{"master": "gonemaster0", "vlanId": 42}""");
         // A reservation as a successful ADD would have left it, made by host-local directly.
-        var ipamAdd = Shell.Run("ip", ["netns", "exec", ns, "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=pod1", $"CNI_NETNS={SubInterfaceHarness.NsPath(ns)}", "CNI_IFNAME=eth0", $"CNI_PATH={SubInterfaceHarness.CniPath}",
+        var ipamAdd = Shell.Run("ip", ["netns", "exec", ns, "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=pod1", $"CNI_NETNS={SubInterfaceHarness.NsPath(ns)}", "CNI_IFNAME=eth0", $"CNI_PATH={h.CniPath}",
             Path.Combine(TestEnvironment.PluginBinDir, "host-local")], allowFailure: true, stdin: conf.ToJsonString());
         Assert.That(ipamAdd.ExitCode, Is.EqualTo(0), ipamAdd.Stdout + ipamAdd.Stderr);
         Assert.That(h.Reservations(), Has.Length.EqualTo(1));
