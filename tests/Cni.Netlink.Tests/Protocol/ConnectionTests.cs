@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Cni.Netlink.Protocol;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Netlink.Tests.Protocol;
 

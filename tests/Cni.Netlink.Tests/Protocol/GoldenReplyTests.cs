@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using System.Net;
 using Cni.Netlink.Sockets;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Netlink.Tests.Protocol;
 
@@ -10,7 +11,7 @@ namespace Cni.Netlink.Tests.Protocol;
 public class GoldenReplyTests
 {
     private static List<byte[]> Messages(string capture, ushort type) =>
-        StraceCapture.Datagrams(StraceCapture.ReplyPath(capture)).SelectMany(StraceCapture.Messages)
+        StraceCapture.Datagrams(GoldenCapture.ReplyPath(capture)).SelectMany(StraceCapture.Messages)
             .Where(m => StraceCapture.TypeOf(m) == type).ToList();
 
     private static IPAddress Ip(string s) => IPAddress.Parse(s);

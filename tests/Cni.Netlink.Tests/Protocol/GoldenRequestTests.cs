@@ -1,6 +1,7 @@
-using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using System.Net;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Netlink.Tests.Protocol;
 
@@ -113,7 +114,7 @@ public class GoldenRequestTests
         ushort type = StraceCapture.TypeOf(ours);
 
         // iproute2's own messages of the same type (its seq-0 capability probe excluded).
-        List<byte[]> theirs = StraceCapture.Datagrams(StraceCapture.RequestPath(capture))
+        List<byte[]> theirs = StraceCapture.Datagrams(GoldenCapture.RequestPath(capture))
             .SelectMany(StraceCapture.Messages)
             .Where(m => StraceCapture.TypeOf(m) == type && StraceCapture.SeqOf(m) != 0)
             .Select(StraceCapture.Normalise)
@@ -127,7 +128,7 @@ public class GoldenRequestTests
     public void EveryCaptureIsCovered()
     {
         var covered = Cases().Select(c => (string)c.Arguments[0]!).ToHashSet();
-        string dir = Path.GetDirectoryName(StraceCapture.RequestPath("x"))!;
+        string dir = Path.GetDirectoryName(GoldenCapture.RequestPath("x"))!;
         var captures = Directory.GetFiles(dir, "*.strace").Select(f => Path.GetFileNameWithoutExtension(f)!).ToList();
         Assert.That(captures.Where(c => !covered.Contains(c)), Is.Empty, "captures without a golden test");
     }

@@ -1,5 +1,6 @@
 using Cni.Netlink.Protocol;
 using Cni.Netlink.Sockets;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Netlink.Tests.Protocol;
 
@@ -10,7 +11,7 @@ public class MalformedInputTests
     private static IEnumerable<byte[]> Samples()
     {
         foreach (string capture in new[] { "link-dump", "addr-dump", "route-dump-v4", "route-dump-v6", "error-vlan" })
-            foreach (byte[] d in StraceCapture.Datagrams(StraceCapture.ReplyPath(capture)))
+            foreach (byte[] d in StraceCapture.Datagrams(GoldenCapture.ReplyPath(capture)))
                 foreach (byte[] m in StraceCapture.Messages(d))
                     yield return m;
     }
