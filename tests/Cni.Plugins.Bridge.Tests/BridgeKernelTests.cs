@@ -308,6 +308,59 @@ public class BridgeKernelTests
     }
 
     [Test]
+    public async Task AnAddKilledMidwayIsCleanedUpByDel()
+    {
+        // A runtime's timeout kills the plugin with SIGKILL (libcni's exec.CommandContext): no rollback can run, so the
+        // DEL the runtime sends after a failed ADD must find and remove what the ADD left (here: the veth pair on the
+        // bridge and the container interface, created before the IPAM plugin, which is still busy).
+        using var h = new BridgeHarness(Mode.Binary);
+        string bin = Path.Combine(h.DataDir, "bin");
+        Directory.CreateDirectory(bin);
+        string marks = Path.Combine(h.DataDir, "marks");
+        Directory.CreateDirectory(marks);
+        string ipam = Path.Combine(bin, "slow-ipam");
+        File.WriteAllText(ipam, $$"""
+            #!/bin/sh
+            cat >/dev/null
+            case "$CNI_COMMAND" in
+            ADD) echo $$ > '{{marks}}/add.pid'; exec sleep 60 ;;
+            DEL) touch '{{marks}}/released' ;;
+            esac
+            """);
+        File.SetUnixFileMode(ipam, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        h.CniPath = $"{bin}:{h.CniPath}";
+        JsonObject conf = h.Config("1.0.0", ipam: false);
+        conf["ipam"] = new JsonObject { ["type"] = "slow-ipam" };
+        string ns = h.CreateNamespace();
+
+        var psi = new System.Diagnostics.ProcessStartInfo(h.BinaryPath!) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach ((string k, string v) in h.Variables("ADD", BridgeHarness.NsPath(ns), "killed", "eth0"))
+            psi.Environment[k] = v;
+        using (var add = System.Diagnostics.Process.Start(psi)!)
+        {
+            await add.StandardInput.WriteAsync(conf.ToJsonString());
+            add.StandardInput.Close();
+            string pidFile = Path.Combine(marks, "add.pid");
+            for (int i = 0; i < 500 && !File.Exists(pidFile); i++)
+                await Task.Delay(10);
+            Assert.That(File.Exists(pidFile), Is.True, "the IPAM plugin never started");
+            add.Kill();
+            await add.WaitForExitAsync();
+            Shell.Try("kill", "-9", File.ReadAllText(pidFile).Trim());
+        }
+        Assert.That(h.BridgePorts(), Has.Length.EqualTo(1), "the killed ADD left its veth pair behind (the state DEL must handle)");
+
+        (await h.DelAsync(conf, BridgeHarness.NsPath(ns), "killed")).AssertSuccess();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.BridgePorts(), Is.Empty);
+            Assert.That(Shell.Try("ip", "-n", ns, "link", "show", "eth0").ExitCode, Is.Not.EqualTo(0), "container interface left");
+            Assert.That(File.Exists(Path.Combine(marks, "released")), Is.True, "IPAM DEL was not called");
+        });
+    }
+
+    [Test]
     public async Task DelTwiceSucceeds()
     {
         using var h = new BridgeHarness();
