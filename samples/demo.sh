@@ -53,6 +53,7 @@ cleanup() {
     ip netns del "$ns" 2>/dev/null && info "removed namespace $ns" || true
   done
   ip link del "$bridge" 2>/dev/null && info "removed bridge $bridge" || true
+  rm -f "/run/cni/bridge/$bridge.lock"   # the bridge plugin's lock file for this bridge
   leftovers=$(ls "$work/cache/results" 2>/dev/null; ls "$work/ipam/demo" 2>/dev/null | grep -v -e '^lock$' -e '^last_reserved_ip' || true)
   rm -rf "$work"
   if ip netns list | grep -q -e "$ns_a" -e "$ns_b" || ip link show "$bridge" >/dev/null 2>&1 || [ -n "$leftovers" ]; then

@@ -42,6 +42,7 @@ namespaces=()
 cleanup() {
   for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   ip link del "${BR[ours]}" 2>/dev/null || true; ip link del "${BR[ref]}" 2>/dev/null || true
+  rm -f "/run/cni/bridge/${BR[ours]}.lock"
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -54,6 +54,8 @@ public sealed class BridgeHarness : PluginHarness
         foreach (string port in BridgePorts())
             Shell.Try("ip", "link", "del", port);
         Shell.Try("ip", "link", "del", BridgeName);
+        // The bridge's lock file (bridge ADDs take it; left in place in production, like any lock file).
+        File.Delete(Path.Combine(BridgeLock.Directory, BridgeName + ".lock"));
         // Masquerade rules of this network, in both layouts.
         string hash = Cni.Plugins.Common.NetfilterNames.NetworkHash(Network);
         var listing = Shell.Try("nft", "-a", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks");

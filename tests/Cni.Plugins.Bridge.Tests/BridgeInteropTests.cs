@@ -150,6 +150,7 @@ public class BridgeInteropTests
             Podman("rm", "-f", c2);
             Podman("rmi", "-f", image);
             Shell.Try("ip", "link", "del", bridgeName);
+            File.Delete(Path.Combine(BridgeLock.Directory, bridgeName + ".lock"));
             Directory.Delete(work, recursive: true);
         }
     }
