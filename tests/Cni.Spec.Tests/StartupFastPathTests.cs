@@ -267,4 +267,38 @@ public class StartupFastPathTests
         JsonValue v => $"JsonValue<{v.GetValueKind()}>{v.ToJsonString()}={ReadValue(v)}",
         _ => node.GetType().Name,
     };
+
+    private static NetConf FastRead(string json) => NetConfReader.Complete(NetConfReader.TryRead(Encoding.UTF8.GetBytes(json), out _, out _)!);
+
+    [Test]
+    public void The_previous_result_is_read_from_its_own_bytes_when_first_asked_for()
+    {
+        NetConf conf = FastRead("""{"cniVersion":"1.0.0","name":"n","type":"t","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"10.1.2.3/24","gateway":"10.1.2.1"}],"dns":{"nameservers":["8.8.8.8"]}}}""");
+
+        Assert.That(conf.PrevResult!.Ips.Single().Address.ToString(), Is.EqualTo("10.1.2.3/24"));
+        Assert.That(conf.RawPrevResult!["dns"]!["nameservers"]![0]!.GetValue<string>(), Is.EqualTo("8.8.8.8"));
+    }
+
+    [Test]
+    public void A_malformed_previous_result_fails_only_the_plugin_that_reads_it()
+    {
+        NetConf conf = FastRead("""{"cniVersion":"1.0.0","name":"n","type":"t","prevResult":{"ips":[{"address":"not an address"}]}}""");
+
+        var ex = Assert.Throws<CniException>(() => _ = conf.PrevResult);
+        Assert.That(ex!.Message, Does.Contain("prevResult"));
+        Assert.That(conf.RawPrevResult!["ips"]![0]!["address"]!.GetValue<string>(), Is.EqualTo("not an address"));
+    }
+
+    [Test]
+    public void Setting_the_raw_previous_result_replaces_the_bytes_read()
+    {
+        NetConf conf = FastRead("""{"cniVersion":"1.0.0","name":"n","type":"t","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"10.1.2.3/24"}]}}""");
+
+        conf.RawPrevResult = null;
+        Assert.That(conf.PrevResult, Is.Null);
+        Assert.That(Encoding.UTF8.GetString(conf.ToJsonBytes()), Does.Not.Contain("prevResult"));
+
+        conf.RawPrevResult = JsonNode.Parse("""{"cniVersion":"1.0.0","ips":[{"address":"10.9.9.9/24"}]}""")!.AsObject();
+        Assert.That(conf.PrevResult!.Ips.Single().Address.ToString(), Is.EqualTo("10.9.9.9/24"));
+    }
 }

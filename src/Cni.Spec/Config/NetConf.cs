@@ -52,12 +52,32 @@ public class NetConf
     [JsonPropertyName("prevResult")]
     public JsonObject? RawPrevResult
     {
-        get => _rawPrevResult;
+        get
+        {
+            if (_rawPrevResult is null && !_rawPrevResultJson.IsEmpty)
+            {
+                var reader = new Utf8JsonReader(_rawPrevResultJson.Span);
+                reader.Read();
+                _rawPrevResult = JsonObject.Create(JsonElement.ParseValue(ref reader));
+                _rawPrevResultJson = default;
+            }
+            return _rawPrevResult;
+        }
         set
         {
             _rawPrevResult = value;
+            _rawPrevResultJson = default;
             _prevResultRead = false;
         }
+    }
+
+    /// <summary>Sets <see cref="RawPrevResult"/> from the <c>prevResult</c> object's bytes in the configuration, parsed
+    /// on first use: most plugins never look at it, and a CHECK's IPAM plugin gets it in every request.</summary>
+    internal void SetRawPrevResult(ReadOnlyMemory<byte> json)
+    {
+        _rawPrevResult = null;
+        _rawPrevResultJson = json;
+        _prevResultRead = false;
     }
 
     /// <summary>
@@ -76,7 +96,9 @@ public class NetConf
         {
             if (!_prevResultRead)
             {
-                _prevResult = _rawPrevResult is null ? null : CniResultSerializer.Parse(Utf8(_rawPrevResult), CniVersion, "prevResult");
+                _prevResult = _rawPrevResult is not null ? CniResultSerializer.Parse(Utf8(_rawPrevResult), CniVersion, "prevResult")
+                    : !_rawPrevResultJson.IsEmpty ? CniResultSerializer.Parse(_rawPrevResultJson.Span, CniVersion, "prevResult")
+                    : null;
                 _prevResultRead = true;
             }
             return _prevResult;
@@ -101,6 +123,7 @@ public class NetConf
     }
 
     private JsonObject? _rawPrevResult;
+    private ReadOnlyMemory<byte> _rawPrevResultJson;
     private CniResult? _prevResult;
     private bool _prevResultRead = true;
 

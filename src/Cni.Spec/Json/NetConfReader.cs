@@ -24,14 +24,14 @@ internal static class NetConfReader
     /// <param name="json">The configuration bytes.</param>
     /// <param name="rawCniVersion">The <c>cniVersion</c> string as written (null when absent), before defaulting.</param>
     /// <param name="rawName">The <c>name</c> string as written (null when absent).</param>
-    public static NetConf? TryRead(ReadOnlySpan<byte> json, out string? rawCniVersion, out string? rawName)
+    public static NetConf? TryRead(ReadOnlyMemory<byte> json, out string? rawCniVersion, out string? rawName)
     {
         rawCniVersion = null;
         rawName = null;
         try
         {
-            var reader = new Utf8JsonReader(json);
-            return ReadNetConf(ref reader, ref rawCniVersion, ref rawName);
+            var reader = new Utf8JsonReader(json.Span);
+            return ReadNetConf(ref reader, json, ref rawCniVersion, ref rawName);
         }
         catch (JsonException)
         {
@@ -48,7 +48,7 @@ internal static class NetConfReader
         return conf; // prevResult is converted on first use (NetConf.PrevResult)
     }
 
-    private static NetConf? ReadNetConf(ref Utf8JsonReader reader, ref string? rawCniVersion, ref string? rawName)
+    private static NetConf? ReadNetConf(ref Utf8JsonReader reader, ReadOnlyMemory<byte> json, ref string? rawCniVersion, ref string? rawName)
     {
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             return null;
@@ -107,6 +107,14 @@ internal static class NetConfReader
                         return null;
                     conf.IpMasq = reader.GetBoolean();
                     break;
+                case 9:
+                    // Kept as bytes: parsed when a plugin asks for it (most never do; see NetConf.PrevResult).
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                        return null;
+                    int start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    conf.SetRawPrevResult(json[start..(int)reader.BytesConsumed]);
+                    break;
                 default:
                     if (reader.TokenType != JsonTokenType.StartObject)
                         return null;
@@ -115,10 +123,8 @@ internal static class NetConfReader
                         conf.Capabilities = value;
                     else if (key == 7)
                         conf.RuntimeConfig = value;
-                    else if (key == 8)
-                        conf.Args = value;
                     else
-                        conf.RawPrevResult = value;
+                        conf.Args = value;
                     break;
             }
         }
