@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Cni.Netlink.Protocol;
@@ -21,7 +20,10 @@ internal sealed class NetlinkConnection : IDisposable
 
     private readonly INetlinkTransport _transport;
     private readonly NetlinkBuffer _request = new();
-    private byte[] _receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+    // Not from ArrayPool: a plugin opens two or three connections and disposes them at exit, and the pool's second
+    // return of a same-size buffer makes the runtime calibrate its processor-id cache (3% of a bridge CHECK). The
+    // buffer lives as long as the connection, so pooling saved nothing.
+    private byte[] _receive = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
     private uint _seq;
 
     internal NetlinkConnection(INetlinkTransport transport)
@@ -189,8 +191,6 @@ internal sealed class NetlinkConnection : IDisposable
     {
         _transport.Dispose();
         _request.Dispose();
-        byte[] r = _receive;
         _receive = [];
-        if (r.Length > 0) ArrayPool<byte>.Shared.Return(r);
     }
 }
