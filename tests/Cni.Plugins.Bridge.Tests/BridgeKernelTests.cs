@@ -227,17 +227,29 @@ public class BridgeKernelTests
         Assert.That(h.NftMasqRules(), Is.Empty);
     }
 
+    /// <summary>A bridge configuration whose IPAM plugin is <paramref name="script"/>, installed as <paramref name="type"/>
+    /// in a directory put first on the harness's CNI_PATH.</summary>
+    private static JsonObject ConfigWithScriptIpam(BridgeHarness h, string type, string script)
+    {
+        string bin = Path.Combine(h.DataDir, "bin");
+        Directory.CreateDirectory(bin);
+        string path = Path.Combine(bin, type);
+        File.WriteAllText(path, script);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        h.CniPath = $"{bin}:{h.CniPath}";
+        JsonObject conf = h.Config("1.0.0", ipam: false);
+        conf["ipam"] = new JsonObject { ["type"] = type };
+        return conf;
+    }
+
     [Test]
     public async Task AnIpamPluginThatMayUseTheInterfaceRunsOnceItIsUpAndReleasesBeforeItGoes([ValueSource(nameof(Modes))] Mode mode)
     {
         // A stand-in for dhcp (which sends its requests and its release through the container interface): it fails
         // ADD unless CNI_IFNAME exists and is up in the container, and logs what it saw on DEL.
         using var h = new BridgeHarness(mode);
-        string bin = Path.Combine(h.DataDir, "bin");
-        Directory.CreateDirectory(bin);
         string log = Path.Combine(h.DataDir, "probe.log");
-        string probe = Path.Combine(bin, "probe-ipam");
-        File.WriteAllText(probe, $$"""
+        JsonObject conf = ConfigWithScriptIpam(h, "probe-ipam", $$"""
             #!/bin/sh
             cat >/dev/null
             state=$(nsenter --net="$CNI_NETNS" ip -o link show "$CNI_IFNAME" 2>/dev/null)
@@ -249,10 +261,6 @@ public class BridgeKernelTests
             DEL) echo "DEL ${state:-(none)}" >> '{{log}}' ;;
             esac
             """);
-        File.SetUnixFileMode(probe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        h.CniPath = $"{bin}:{h.CniPath}";
-        JsonObject conf = h.Config("1.0.0", ipam: false);
-        conf["ipam"] = new JsonObject { ["type"] = "probe-ipam" };
         string ns = h.CreateNamespace();
 
         JsonObject r = (await h.AddAsync(conf, ns, "pod1")).AssertSuccess().Json;
@@ -314,12 +322,9 @@ public class BridgeKernelTests
         // DEL the runtime sends after a failed ADD must find and remove what the ADD left (here: the veth pair on the
         // bridge and the container interface, created before the IPAM plugin, which is still busy).
         using var h = new BridgeHarness(Mode.Binary);
-        string bin = Path.Combine(h.DataDir, "bin");
-        Directory.CreateDirectory(bin);
         string marks = Path.Combine(h.DataDir, "marks");
         Directory.CreateDirectory(marks);
-        string ipam = Path.Combine(bin, "slow-ipam");
-        File.WriteAllText(ipam, $$"""
+        JsonObject conf = ConfigWithScriptIpam(h, "slow-ipam", $$"""
             #!/bin/sh
             cat >/dev/null
             case "$CNI_COMMAND" in
@@ -327,10 +332,6 @@ public class BridgeKernelTests
             DEL) touch '{{marks}}/released' ;;
             esac
             """);
-        File.SetUnixFileMode(ipam, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        h.CniPath = $"{bin}:{h.CniPath}";
-        JsonObject conf = h.Config("1.0.0", ipam: false);
-        conf["ipam"] = new JsonObject { ["type"] = "slow-ipam" };
         string ns = h.CreateNamespace();
 
         var psi = new System.Diagnostics.ProcessStartInfo(h.BinaryPath!) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
