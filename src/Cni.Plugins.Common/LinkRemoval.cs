@@ -138,7 +138,9 @@ public static unsafe class LinkRemoval
         {
             own = ns is null ? NetNs.OpenCurrent() : null;
             int nsFd = (ns ?? own!).Fd;
-            pid = ChildProcess.Start(helper, [HelperArgument, link.Index.ToString(CultureInfo.InvariantCulture)], [writeEnd, writeEnd, writeEnd, nsFd]);
+            // argv[0] is the plugin's own path, so that ps shows e.g. "/opt/cni/bin/bridge --cni-delete-link 7".
+            pid = ChildProcess.Start(helper, [HelperArgument, link.Index.ToString(CultureInfo.InvariantCulture)], [writeEnd, writeEnd, writeEnd, nsFd],
+                argv0: helper == "/proc/self/exe" ? Environment.ProcessPath : helper);
         }
         catch (Exception ex) when (ex is Win32Exception or NetlinkException)
         {

@@ -250,9 +250,13 @@ internal static unsafe partial class ChildProcess
     /// <paramref name="descriptors"/>[i] as its descriptor i (every other descriptor of ours is close-on-exec), and
     /// returns its pid without waiting: the caller reaps it (<see cref="TryReap"/>) or leaves it to whoever inherits it.
     /// </summary>
+    /// <param name="path">The executable.</param>
+    /// <param name="arguments">argv[1..].</param>
+    /// <param name="descriptors">The child's descriptors 0, 1, 2, ...</param>
+    /// <param name="argv0">argv[0] (what <c>ps</c> shows); <paramref name="path"/> when null.</param>
     /// <exception cref="Win32Exception">It could not be started.</exception>
-    internal static int Start(string path, IReadOnlyList<string> arguments, ReadOnlySpan<int> descriptors) =>
-        Spawn(path, arguments, [], descriptors);
+    internal static int Start(string path, IReadOnlyList<string> arguments, ReadOnlySpan<int> descriptors, string? argv0 = null) =>
+        Spawn(path, arguments, [], descriptors, argv0);
 
     /// <summary>Reaps <paramref name="pid"/> if it has exited: true with its exit code (128 + signal when killed),
     /// false while it runs (or when it is no child of ours). With <paramref name="wait"/> it blocks until it exits.</summary>
@@ -271,7 +275,8 @@ internal static unsafe partial class ChildProcess
     /// <summary>Sends SIGKILL to <paramref name="pid"/> (a child not reaped yet, so the pid cannot have been reused).</summary>
     internal static void Kill(int pid) => _ = KillProcess(pid, SIGKILL);
 
-    private static int Spawn(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ReadOnlySpan<int> descriptors)
+    private static int Spawn(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ReadOnlySpan<int> descriptors,
+        string? argv0 = null)
     {
         // glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336; sigset_t is 128.
         byte* actions = stackalloc byte[256];
@@ -279,9 +284,11 @@ internal static unsafe partial class ChildProcess
         byte* sigs = stackalloc byte[128];
         nint[] argvp = new nint[arguments.Count + 2];
         nint[] envp = new nint[environment.Count + 1];
+        nint file = 0;
         try
         {
-            argvp[0] = Marshal.StringToCoTaskMemUTF8(path);
+            file = Marshal.StringToCoTaskMemUTF8(path);
+            argvp[0] = argv0 is null ? file : Marshal.StringToCoTaskMemUTF8(argv0);
             for (int i = 0; i < arguments.Count; i++)
                 argvp[i + 1] = Marshal.StringToCoTaskMemUTF8(arguments[i]);
             for (int i = 0; i < environment.Count; i++)
@@ -305,7 +312,7 @@ internal static unsafe partial class ChildProcess
                     fixed (nint* env = envp)
                     fixed (nint* argv = argvp)
                     {
-                        int error = posix_spawn(&pid, (byte*)argv[0], actions, attr, argv, env);
+                        int error = posix_spawn(&pid, (byte*)file, actions, attr, argv, env);
                         if (error != 0)
                             throw new Win32Exception(error);
                     }
@@ -323,6 +330,8 @@ internal static unsafe partial class ChildProcess
         }
         finally
         {
+            if (file != 0 && file != argvp[0])
+                Marshal.FreeCoTaskMem(file);
             foreach (nint p in argvp)
             {
                 if (p != 0)
