@@ -92,6 +92,22 @@ for start in $(seq 1 8 $((N - 7))); do
   for impl in $(order "$start"); do echo "$impl del8 $(batch "$impl" del "$start")" >> "$work/t"; done
 done
 
+# The floor both columns share: cnirun (libcni) running a plugin that only reads stdin and prints an empty result
+# (a static C program, when a C compiler is there), N times.
+floor() {
+  command -v cc >/dev/null || { echo "n/a (no cc)"; return; }
+  mkdir -p "$work/noop-bin" "$work/noop-conf" "$work/noop-cache"
+  printf '#include <unistd.h>\n#include <string.h>\nint main(void){char b[65536];while(read(0,b,sizeof b)>0);const char*r="{\\"cniVersion\\":\\"1.0.0\\"}";return write(1,r,strlen(r))<0;}\n' > "$work/noop.c"
+  cc -O2 -static -o "$work/noop-bin/noop" "$work/noop.c" 2>/dev/null || cc -O2 -o "$work/noop-bin/noop" "$work/noop.c" || { echo "n/a (cc failed)"; return; }
+  echo '{"cniVersion":"1.0.0","name":"noop","plugins":[{"type":"noop"}]}' > "$work/noop-conf/noop.conflist"
+  for i in $(seq 1 "$N"); do
+    t0=$(date +%s%N)
+    NETCONFPATH="$work/noop-conf" CNI_PATH="$work/noop-bin" CNI_CACHE_DIR="$work/noop-cache" cnirun add noop "/var/run/netns/${namespaces[0]}" "noop$i" eth9 >/dev/null
+    t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000 ))
+  done | median
+}
+
 # Peak memory of one plugin ADD/DEL, run directly
 peak() {
   local impl=$1 verb=$2 ns=${namespaces[0]}
@@ -112,6 +128,7 @@ for op in add check del add8 del8; do
   label=$op; [ $op = add8 ] && label="ADD x8 parallel (batch)"; [ $op = del8 ] && label="DEL x8 parallel (batch)"
   printf '%-28s %10s %10s %8s\n' "${label^^}" "$o" "$r" "$(awk -v a="$o" -v b="$r" 'BEGIN {printf "%.2f", a/b}')"
 done
+printf '%-28s %10s   (cnirun + a no-op C plugin: the part of every row above that is not the plugins)\n' "cnirun floor (ms)" "$(floor)"
 printf '%-28s %10s %10s\n' "peak RSS ADD (KiB)" "$(peak ours ADD)" "$(peak ref ADD)"
 printf '%-28s %10s %10s\n' "peak RSS DEL (KiB)" "$(peak ours DEL)" "$(peak ref DEL)"
 printf '%-28s %10s %10s\n' "bridge binary (bytes)" "$(stat -c %s "$OURS_BIN/bridge")" "$(stat -c %s "$REF_BIN/bridge")"
