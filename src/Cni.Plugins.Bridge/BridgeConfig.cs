@@ -153,7 +153,7 @@ public sealed class BridgeSettings
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid MTU {o.Mtu} (mtu): must be between 68 and 65535, or 0 for the kernel default");
         if (o.HairpinMode && o.PromiscMode)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "cannot set hairpin mode and promiscuous mode at the same time (hairpinMode, promiscMode)");
-        bool layer3 = !string.IsNullOrEmpty(request.Config.Ipam?.Type);
+        bool layer3 = Ipam.IsConfigured(request);
         if (o.DisableContainerInterface && layer3)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "cannot use IPAM when the container interface is disabled (disableContainerInterface, ipam)");
         if (o.Vlan > 0 && (o.IsGateway || o.IsDefaultGateway))

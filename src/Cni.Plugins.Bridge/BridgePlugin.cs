@@ -427,33 +427,18 @@ public class BridgePlugin : CniPlugin
     // =====================================================================================================
 
     /// <inheritdoc/>
-    public override async Task DelAsync(CniRequest request, CancellationToken cancellationToken)
+    public override Task DelAsync(CniRequest request, CancellationToken cancellationToken)
     {
         var trace = new Trace(request);
-        // Release the addresses. host-local and static run while the configuration loads and the links and rules go,
-        // started first as they take longest; any other IPAM plugin runs before the links go, while the interface it
-        // may use (dhcp sends its release through it) still exists (see IpamOrder).
-        bool alongside = HasIpam(request) && IpamOrder.RunsAlongsideLinks(request);
-        Task release = alongside ? StartIpam(() => Ipam.ExecDelAsync(request, cancellationToken)) : Task.CompletedTask;
-        try
+        // The addresses are released in IpamOrder's order: host-local and static start first and run while the
+        // configuration loads and the links and rules go; any other IPAM plugin runs before the links go.
+        return IpamOrder.DelAsync(request, async () =>
         {
             BridgeSettings conf = BridgeSettings.Load(request);
             trace.Mark("configuration loaded");
-            if (conf.IsLayer3 && !alongside)
-            {
-                await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
-                trace.Mark("IPAM DEL");
-            }
             await RemoveAttachmentAsync(request, conf, cancellationToken).ConfigureAwait(false);
             trace.Mark("links and rules removed");
-        }
-        catch
-        {
-            try { await release.ConfigureAwait(false); } catch (Exception) { } // the first error is the one to report
-            throw;
-        }
-        await release.ConfigureAwait(false);
-        trace.Mark("IPAM DEL");
+        }, cancellationToken);
     }
 
     /// <summary>DEL without IPAM: the veth pair, the MAC spoof check and the masquerade rules of the attachment.</summary>
@@ -559,7 +544,7 @@ public class BridgePlugin : CniPlugin
         var trace = new Trace(request);
         // The IPAM plugin checks its reservation while we load the configuration and check the links (both read-only
         // and independent). It takes longest (a process of its own), so it starts first.
-        Task ipamCheck = HasIpam(request) ? StartIpam(() => Ipam.ExecCheckAsync(request, cancellationToken)) : Task.CompletedTask;
+        Task ipamCheck = !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecCheckAsync(request, cancellationToken);
         try
         {
             BridgeSettings conf = BridgeSettings.Load(request);
@@ -576,22 +561,6 @@ public class BridgePlugin : CniPlugin
         }
         await ipamCheck.ConfigureAwait(false);
         trace.Mark("IPAM CHECK");
-    }
-
-    /// <summary>Whether the configuration names an IPAM plugin (the bridge is then layer 3).</summary>
-    private static bool HasIpam(CniRequest request) => !string.IsNullOrEmpty(request.Config.Ipam?.Type);
-
-    /// <summary>Starts an IPAM call; a failure to start (e.g. the plugin is missing) becomes the task's error.</summary>
-    private static Task StartIpam(Func<Task> start)
-    {
-        try
-        {
-            return start();
-        }
-        catch (CniException ex)
-        {
-            return Task.FromException(ex);
-        }
     }
 
     private static void CheckLinks(CniRequest request, BridgeSettings conf, CniResult prev, ContainerNamespace container)

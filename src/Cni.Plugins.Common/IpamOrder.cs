@@ -20,4 +20,42 @@ public static class IpamOrder
         ArgumentNullException.ThrowIfNull(request);
         return request.Config.Ipam?.Type is { } type && Array.IndexOf(InterfaceFree, type) >= 0;
     }
+
+    /// <summary>
+    /// The DEL of an interface plugin: releases the addresses when the configuration names an IPAM plugin and runs
+    /// <paramref name="removeLinks"/> (which may load the plugin's own configuration first). An IPAM plugin that never
+    /// uses the interface is started first (a process of its own, it takes longest) and runs alongside; any other runs
+    /// before the links go, as in the reference. Running alongside, the addresses are released also when the links
+    /// could not be removed: that error is the one thrown, an IPAM error after it is written to stderr.
+    /// </summary>
+    public static async Task DelAsync(CniRequest request, Func<Task> removeLinks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(removeLinks);
+        bool useIpam = Ipam.IsConfigured(request);
+        if (useIpam && !RunsAlongsideLinks(request))
+        {
+            await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
+            await removeLinks().ConfigureAwait(false);
+            return;
+        }
+        Task release = useIpam ? Ipam.ExecDelAsync(request, cancellationToken) : Task.CompletedTask;
+        try
+        {
+            await removeLinks().ConfigureAwait(false);
+        }
+        catch
+        {
+            try
+            {
+                await release.ConfigureAwait(false);
+            }
+            catch (CniException ex)
+            {
+                request.Environment.Stderr.WriteLine($"failed to release the addresses: {ex.Message}");
+            }
+            throw;
+        }
+        await release.ConfigureAwait(false);
+    }
 }

@@ -240,50 +240,16 @@ public static class SubInterfaces
 
     /// <summary>
     /// The DEL of a sub-interface plugin: deletes <c>CNI_IFNAME</c> in the container (a missing namespace, a path that is
-    /// no network namespace any more, or a missing interface is success; an empty <c>CNI_NETNS</c> skips it) and, when
-    /// <paramref name="releaseIpam"/>, releases the addresses: alongside the deletion for IPAM plugins that never use the
-    /// interface, before it for the others, as the reference does (see <see cref="IpamOrder"/>). With both running, the
-    /// addresses are released also when the link could not be deleted (the first error is the one reported; a later one
-    /// is logged to stderr). The master is never looked at, so DEL works after it was deleted.
+    /// no network namespace any more, or a missing interface is success; an empty <c>CNI_NETNS</c> skips it) and
+    /// releases the addresses when <c>ipam</c> names a plugin, in the order <see cref="IpamOrder.DelAsync"/> gives. The
+    /// master is never looked at, so DEL works after it was deleted.
     /// </summary>
-    public static async Task DeleteAsync(CniRequest request, bool releaseIpam, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        Task release = Task.CompletedTask;
-        if (releaseIpam)
-        {
-            if (!IpamOrder.RunsAlongsideLinks(request))
-                await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
-            else
-            {
-                try
-                {
-                    release = Ipam.ExecDelAsync(request, cancellationToken);
-                }
-                catch (CniException ex)
-                {
-                    release = Task.FromException(ex); // e.g. the IPAM plugin is missing: still delete the link
-                }
-            }
-        }
-        try
+    public static Task DeleteAsync(CniRequest request, CancellationToken cancellationToken) =>
+        IpamOrder.DelAsync(request, () =>
         {
             DeleteLink(request);
-        }
-        catch (CniException)
-        {
-            try
-            {
-                await release.ConfigureAwait(false);
-            }
-            catch (CniException ex)
-            {
-                request.Environment.Stderr.WriteLine($"failed to release the addresses: {ex.Message}");
-            }
-            throw;
-        }
-        await release.ConfigureAwait(false);
-    }
+            return Task.CompletedTask;
+        }, cancellationToken);
 
     private static void DeleteLink(CniRequest request)
     {

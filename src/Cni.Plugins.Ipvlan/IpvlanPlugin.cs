@@ -57,7 +57,7 @@ public class IpvlanPlugin : CniPlugin
     {
         ArgumentNullException.ThrowIfNull(request);
         IpvlanConfig o = request.GetOptions<IpvlanConfig>(IpvlanJsonContext.Default);
-        bool layer3 = !string.IsNullOrEmpty(request.Config.Ipam?.Type);
+        bool layer3 = Ipam.IsConfigured(request);
         if (!lookupMaster)
             return new Settings(o, IpvlanMode.L2, layer3, null);
 
@@ -132,8 +132,8 @@ public class IpvlanPlugin : CniPlugin
     public override Task DelAsync(CniRequest request, CancellationToken cancellationToken)
     {
         // The master is not looked up: it may be gone, and DEL must still succeed. Chained without ipam: nothing to release.
-        Settings conf = LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(request, conf.IsLayer3, cancellationToken);
+        LoadConf(request, lookupMaster: false);
+        return SubInterfaces.DeleteAsync(request, cancellationToken);
     }
 
     // =====================================================================================================
@@ -164,9 +164,9 @@ public class IpvlanPlugin : CniPlugin
 
     /// <inheritdoc/>
     public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(request.Config.Ipam?.Type) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
 
     /// <inheritdoc/>
     public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(request.Config.Ipam?.Type) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
 }

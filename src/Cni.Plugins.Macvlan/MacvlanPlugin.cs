@@ -68,7 +68,7 @@ public class MacvlanPlugin : CniPlugin
     {
         ArgumentNullException.ThrowIfNull(request);
         MacvlanConfig o = request.GetOptions<MacvlanConfig>(MacvlanJsonContext.Default);
-        bool layer3 = !string.IsNullOrEmpty(request.Config.Ipam?.Type);
+        bool layer3 = Ipam.IsConfigured(request);
         if (!lookupMaster)
             return new Settings(o, MacvlanMode.Bridge, null, layer3, null);
 
@@ -141,8 +141,8 @@ public class MacvlanPlugin : CniPlugin
     public override Task DelAsync(CniRequest request, CancellationToken cancellationToken)
     {
         // Only the keys are read: the master may be gone, and DEL must still succeed.
-        Settings conf = LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(request, conf.IsLayer3, cancellationToken);
+        LoadConf(request, lookupMaster: false);
+        return SubInterfaces.DeleteAsync(request, cancellationToken);
     }
 
     // =====================================================================================================
@@ -170,9 +170,9 @@ public class MacvlanPlugin : CniPlugin
 
     /// <inheritdoc/>
     public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(request.Config.Ipam?.Type) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
 
     /// <inheritdoc/>
     public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(request.Config.Ipam?.Type) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
 }

@@ -55,7 +55,7 @@ public class VlanPlugin : CniPlugin
         VlanConfig o = request.GetOptions<VlanConfig>(VlanJsonContext.Default);
         if (!lookupMaster)
             return new Settings(o, null);
-        if (string.IsNullOrEmpty(request.Config.Ipam?.Type))
+        if (!Ipam.IsConfigured(request))
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "the vlan plugin needs an IPAM plugin: \"ipam\" with a \"type\" is required (ipam.type)");
         if (string.IsNullOrEmpty(o.Master))
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "\"master\" field is required. It specifies the host interface name to create the VLAN for (master)");
@@ -100,7 +100,7 @@ public class VlanPlugin : CniPlugin
     {
         // The master is not looked up: it may have been deleted (with the VLAN link), and DEL must still release the address.
         LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(request, releaseIpam: !string.IsNullOrEmpty(request.Config.Ipam?.Type), cancellationToken);
+        return SubInterfaces.DeleteAsync(request, cancellationToken);
     }
 
     // =====================================================================================================
@@ -126,9 +126,9 @@ public class VlanPlugin : CniPlugin
 
     /// <inheritdoc/>
     public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(request.Config.Ipam?.Type) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
 
     /// <inheritdoc/>
     public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(request.Config.Ipam?.Type) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
 }

@@ -344,7 +344,7 @@ public class SubInterfaceDeleteTests
                 Command = CniCommand.Del, Config = NetConf.Parse(raw), RawConfig = raw, NetNs = path, IfName = "eth0", ContainerId = "c1",
                 Environment = new InMemoryCniEnvironment([]),
             };
-            await SubInterfaces.DeleteAsync(request, releaseIpam: false, CancellationToken.None);
+            await SubInterfaces.DeleteAsync(request, CancellationToken.None);
         }
         finally
         {

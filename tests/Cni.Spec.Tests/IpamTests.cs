@@ -77,4 +77,18 @@ public class IpamTests
 
         Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.TryAgainLater));
     }
+
+    [Test]
+    public void Failures_to_start_the_ipam_plugin_come_through_the_task_so_callers_can_start_it_and_work_meanwhile()
+    {
+        Task missingType = Ipam.ExecDelAsync(Request(CniCommand.Del, """{"cniVersion":"1.0.0","name":"net","type":"bridge"}"""));
+        Task notOnPath = Ipam.ExecCheckAsync(Request(CniCommand.Check, """{"cniVersion":"1.0.0","name":"net","type":"bridge","ipam":{"type":"no-such-ipam"}}"""));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(missingType.IsFaulted, Is.True);
+            Assert.That(notOnPath.IsFaulted, Is.True);
+            Assert.That(notOnPath.Exception!.InnerException!.Message, Does.Contain("no-such-ipam"));
+        });
+    }
 }
