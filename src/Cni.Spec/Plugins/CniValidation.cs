@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace Cni.Spec;
 
 /// <summary>
@@ -7,16 +5,24 @@ namespace Cni.Spec;
 /// naming the field, with the code the Go skel uses. None of the accepted names can leave a directory:
 /// they cannot contain '/' and cannot be "." or "..".
 /// </summary>
-public static partial class CniValidation
+public static class CniValidation
 {
     /// <summary>The longest interface name the kernel accepts (IFNAMSIZ - 1).</summary>
     public const int MaxInterfaceNameLength = 15;
 
-    [GeneratedRegex(@"^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex NamePattern();
-
-    /// <summary>True when <paramref name="name"/> matches <c>^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$</c>.</summary>
-    public static bool IsValidName(string? name) => !string.IsNullOrEmpty(name) && NamePattern().IsMatch(name) && !name.EndsWith('\n');
+    /// <summary>True when <paramref name="name"/> matches <c>^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$</c> (checked character by
+    /// character: no regex engine in a plugin's start-up, and no '$' that also matches before a final newline).</summary>
+    public static bool IsValidName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || !char.IsAsciiLetterOrDigit(name[0]))
+            return false;
+        foreach (char c in name.AsSpan(1))
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '.' or '-'))
+                return false;
+        }
+        return true;
+    }
 
     /// <summary>Container id: missing is code 3 (unknown container), bad characters code 4, as Go's skel.</summary>
     public static void ValidateContainerId(string? containerId)
