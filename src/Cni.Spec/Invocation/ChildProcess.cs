@@ -13,7 +13,6 @@ internal static unsafe partial class ChildProcess
 {
     private const int O_NONBLOCK = 0x800;
     private const int O_CLOEXEC = 0x80000;
-    private const int F_GETFL = 3;
     private const int F_SETFL = 4;
     private const short POLLIN = 0x1;
     private const short POLLOUT = 0x4;
@@ -125,8 +124,8 @@ internal static unsafe partial class ChildProcess
             }
         }
         cancellationToken.ThrowIfCancellationRequested();
-        int code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
-        return new Outcome(code, (status & 0x7f) == 0 ? 0 : status & 0x7f, stdout.ToArray(), stderr.ToArray());
+        (int code, int signal) = Decode(status);
+        return new Outcome(code, signal, stdout.ToArray(), stderr.ToArray());
     }
 
     /// <summary>Writes stdin and reads stdout and stderr until both are closed (or cancellation, which stops reading).</summary>
@@ -268,7 +267,7 @@ internal static unsafe partial class ChildProcess
         while ((r = waitpid(pid, &status, wait ? 0 : WNOHANG)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
         {
         }
-        exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+        exitCode = Decode(status).ExitCode;
         return r == pid;
     }
 
@@ -359,12 +358,12 @@ internal static unsafe partial class ChildProcess
         return [fds[0], fds[1]];
     }
 
-    private static void SetNonBlocking(int fd)
-    {
-        int flags = fcntl(fd, F_GETFL, 0);
-        if (flags >= 0)
-            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    }
+    /// <summary>A wait status as an exit code (128 + the signal for a killed child, as a shell reports it) and the signal (0 when it exited).</summary>
+    private static (int ExitCode, int Signal) Decode(int status) =>
+        (status & 0x7f) == 0 ? ((status >> 8) & 0xff, 0) : (128 + (status & 0x7f), status & 0x7f);
+
+    /// <summary>Sets O_NONBLOCK on a pipe end of ours (no other status flag is set on them, so no F_GETFL first).</summary>
+    private static void SetNonBlocking(int fd) => _ = fcntl(fd, F_SETFL, O_NONBLOCK);
 
     private static void CloseAll(params ReadOnlySpan<int> fds)
     {
