@@ -301,4 +301,19 @@ public class StartupFastPathTests
         conf.RawPrevResult = JsonNode.Parse("""{"cniVersion":"1.0.0","ips":[{"address":"10.9.9.9/24"}]}""")!.AsObject();
         Assert.That(conf.PrevResult!.Ips.Single().Address.ToString(), Is.EqualTo("10.9.9.9/24"));
     }
+
+    [Test]
+    public void The_last_previous_result_set_wins_whichever_form_it_was_set_in()
+    {
+        NetConf conf = FastRead("""{"cniVersion":"1.0.0","name":"n","type":"t"}""");
+        var model = new CniResult { Ips = [new CniIPConfig { Address = IPPrefix.Parse("10.1.1.1/24") }] };
+        conf.PrevResult = model;
+        Assert.That(Encoding.UTF8.GetString(conf.ToJsonBytes()), Does.Contain("10.1.1.1/24"));
+        Assert.That(conf.PrevResult, Is.SameAs(model), "writing the JSON must not replace the model that was set");
+
+        conf.RawPrevResult = JsonNode.Parse("""{"cniVersion":"1.0.0","ips":[{"address":"10.2.2.2/24"}]}""")!.AsObject();
+
+        Assert.That(conf.PrevResult!.Ips.Single().Address.ToString(), Is.EqualTo("10.2.2.2/24"));
+        Assert.That(Encoding.UTF8.GetString(conf.ToJsonBytes()), Does.Contain("10.2.2.2/24").And.Not.Contain("10.1.1.1"));
+    }
 }

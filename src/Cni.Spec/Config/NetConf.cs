@@ -67,6 +67,7 @@ public class NetConf
         {
             _rawPrevResult = value;
             _rawPrevResultJson = default;
+            _prevResult = null;
             _prevResultRead = false;
         }
     }
@@ -148,7 +149,9 @@ public class NetConf
     {
         if (_prevResult is not null)
         {
-            RawPrevResult = JsonNode.Parse(CniResultSerializer.SerializeToUtf8Bytes(_prevResult, CniVersion, indented: false))!.AsObject();
+            // The raw form follows the model; PrevResult keeps returning the object that was set.
+            _rawPrevResult = JsonNode.Parse(CniResultSerializer.SerializeToUtf8Bytes(_prevResult, CniVersion, indented: false))!.AsObject();
+            _rawPrevResultJson = default;
         }
         return JsonSerializer.SerializeToUtf8Bytes(this, CniJson.TypeInfo<NetConf>(CniJson.CompactOptions));
     }
