@@ -154,20 +154,17 @@ public static class InterfaceConfigurator
 
     private static void WaitForDad(RtNetlink nl, int index, string ifName, TimeSpan timeout)
     {
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        int delay = 5;
-        while (true)
+        try
         {
-            IReadOnlyList<Address> addresses = nl.ListAddresses(index, AddressFamily.InterNetworkV6);
-            Address? failed = addresses.FirstOrDefault(a => (a.Flags & AddressFlags.DadFailed) != 0);
-            if (failed is not null)
-                throw new CniException(CniErrorCode.Internal, $"duplicate address detection failed for {failed.IPAddress}/{failed.PrefixLength} on \"{ifName}\": the address is in use on the link");
-            if (!addresses.Any(a => (a.Flags & AddressFlags.Tentative) != 0))
-                return;
-            if (Environment.TickCount64 >= deadline)
-                throw new CniException(CniErrorCode.Internal, $"IPv6 addresses on \"{ifName}\" still tentative after {timeout.TotalSeconds:0} s");
-            Thread.Sleep(delay);
-            delay = Math.Min(delay * 2, 100);
+            nl.WaitForAddressesSettled(index, timeout);
+        }
+        catch (NetlinkException ex)
+        {
+            throw new CniException(CniErrorCode.Internal, $"duplicate address detection failed on \"{ifName}\": the address is in use on the link ({ex.Message})");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new CniException(CniErrorCode.Internal, $"IPv6 addresses on \"{ifName}\" still tentative: {ex.Message}");
         }
     }
 

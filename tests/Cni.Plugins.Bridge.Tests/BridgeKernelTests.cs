@@ -74,6 +74,22 @@ public class BridgeKernelTests
     }
 
     [Test]
+    public async Task EnableDadReturnsOnlyOnceIpv6DuplicateAddressDetectionHasFinished()
+    {
+        using var h = new BridgeHarness();
+        JsonObject conf = h.Config("1.0.0", """{"enabledad": true}""", ipam: false);
+        conf["ipam"] = h.HostLocal("10.94.0.0/24", "fd00:94::/64");
+        string ns = h.CreateNamespace();
+
+        (await h.AddAsync(conf, ns, "pod1")).AssertSuccess();
+
+        string v6 = Shell.Run("ip", "-n", ns, "-6", "addr", "show", "dev", "eth0", "scope", "global").Stdout;
+        Assert.That(v6, Does.Contain("fd00:94::"));
+        Assert.That(v6, Does.Not.Contain("tentative"), "ADD returned while DAD was still running");
+        (await h.DelAsync(conf, BridgeHarness.NsPath(ns), "pod1")).AssertSuccess();
+    }
+
+    [Test]
     public async Task L2OnlyAttachmentHasNoAddressButIsUp([ValueSource(nameof(Versions))] string version)
     {
         using var h = new BridgeHarness();
