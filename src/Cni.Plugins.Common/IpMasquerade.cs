@@ -62,7 +62,6 @@ public static partial class IpMasquerade
     /// </summary>
     public static async Task TeardownAsync(string network, string ifName, string containerId, IReadOnlyCollection<AddressFamily>? families = null, CancellationToken ct = default)
     {
-        string chain = NetfilterNames.ChainName(network, containerId);
         string hash = NetfilterNames.InstanceHash(network, ifName, containerId);
         bool haveNft = ExternalCommand.Find("nft") is not null;
         Task<NftRuleset>? chains = haveNft && IptablesUsesNftables() ? ListChainsAsync(ct) : null;
@@ -135,8 +134,9 @@ public static partial class IpMasquerade
 
     private static string InstanceCommentFor(string network, Attachment a) => NetfilterNames.InstanceComment(network, a.IfName, a.ContainerId);
 
-    /// <summary>The <c>nft -f</c> script that installs the rules of one attachment and removes its stale ones (pure, for tests).</summary>
-    public static string NftablesSetupScript(IEnumerable<IPPrefix> addresses, string network, string ifName, string containerId, IEnumerable<long> staleHandles)
+    /// <summary>The <c>nft -f</c> script that creates the table and its chains and installs the rules of one attachment
+    /// (pure, for tests).</summary>
+    public static string NftablesSetupScript(IEnumerable<IPPrefix> addresses, string network, string ifName, string containerId)
     {
         string t = "inet " + TableName;
         var s = new StringBuilder();
@@ -147,17 +147,7 @@ public static partial class IpMasquerade
         s.Append("add rule ").Append(t).Append(" postrouting ip daddr == 224.0.0.0/4  return\n");
         s.Append("add rule ").Append(t).Append(" postrouting ip6 daddr == ff00::/8  return\n");
         s.Append("add rule ").Append(t).Append(" postrouting goto ").Append(ChainName).Append('\n');
-        foreach (long handle in staleHandles)
-            s.Append("delete rule ").Append(t).Append(' ').Append(ChainName).Append(" handle ").Append(handle.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        string comment = NetfilterNames.InstanceComment(network, ifName, containerId);
-        foreach (IPPrefix a in addresses)
-        {
-            string ip = a.Family == AddressFamily.InterNetwork ? "ip" : "ip6";
-            s.Append("add rule ").Append(t).Append(' ').Append(ChainName).Append(' ')
-             .Append(ip).Append(" saddr == ").Append(a.Address).Append(' ')
-             .Append(ip).Append(" daddr != ").Append(a.Network).Append(" masquerade comment \"").Append(comment).Append("\"\n");
-        }
-        return s.ToString();
+        return s.Append(NftablesRulesScript(addresses, network, ifName, containerId)).ToString();
     }
 
     private static async Task SetupNftablesAsync(IReadOnlyCollection<IPPrefix> addresses, string network, string ifName, string containerId, CancellationToken ct)
@@ -172,15 +162,22 @@ public static partial class IpMasquerade
             return;
         if (!fast.Stderr.Contains("No such file or directory", StringComparison.Ordinal))
             throw new CniException(CniErrorCode.Internal, $"nft failed: {fast.Stderr.Trim()}", rulesOnly);
-        await NftAsync(NftablesSetupScript(addresses, network, ifName, containerId, []), ct).ConfigureAwait(false);
+        await NftAsync(NftablesSetupScript(addresses, network, ifName, containerId), ct).ConfigureAwait(false);
     }
 
     /// <summary>The <c>nft -f</c> script adding only the attachment's rules to an existing <c>masq_checks</c> chain (pure, for tests).</summary>
     public static string NftablesRulesScript(IEnumerable<IPPrefix> addresses, string network, string ifName, string containerId)
     {
-        string full = NftablesSetupScript(addresses, network, ifName, containerId, []);
-        string prefix = "add rule inet " + TableName + " " + ChainName + " ";
-        return string.Concat(full.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => l + "\n"));
+        string comment = NetfilterNames.InstanceComment(network, ifName, containerId);
+        var s = new StringBuilder();
+        foreach (IPPrefix a in addresses)
+        {
+            string ip = a.Family == AddressFamily.InterNetwork ? "ip" : "ip6";
+            s.Append("add rule inet ").Append(TableName).Append(' ').Append(ChainName).Append(' ')
+             .Append(ip).Append(" saddr == ").Append(a.Address).Append(' ')
+             .Append(ip).Append(" daddr != ").Append(a.Network).Append(" masquerade comment \"").Append(comment).Append("\"\n");
+        }
+        return s.ToString();
     }
 
     /// <summary>
@@ -308,14 +305,11 @@ public static partial class IpMasquerade
     }
 }
 
-/// <summary>What the masquerade code needs from an <c>nft list</c> listing (<c>list chains</c>, <c>-a list ruleset</c>): the rules
-/// of <c>masq_checks</c> and the text of each table.</summary>
+/// <summary>What the masquerade teardown needs from <c>nft list chains</c>: the text of each table, to tell whether a
+/// table declares a chain.</summary>
 public sealed class NftRuleset
 {
     private readonly Dictionary<string, StringBuilder> _tables = new(StringComparer.Ordinal);
-
-    /// <summary>The rules of <c>inet cni_plugins_masquerade masq_checks</c> with their comments and handles.</summary>
-    public List<(string Comment, long Handle)> MasqueradeRules { get; } = [];
 
     /// <summary>True when table <paramref name="table"/> (e.g. <c>ip nat</c>) mentions <paramref name="word"/> (a chain name).</summary>
     public bool Mentions(string table, string word) =>
@@ -325,7 +319,7 @@ public sealed class NftRuleset
     public static NftRuleset Parse(string listing)
     {
         var result = new NftRuleset();
-        string? table = null, chain = null;
+        string? table = null;
         foreach (string raw in listing.Split('\n'))
         {
             string line = raw.Trim();
@@ -333,18 +327,12 @@ public sealed class NftRuleset
             {
                 string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 table = parts.Length >= 3 ? parts[1] + " " + parts[2] : null;
-                chain = null;
                 if (table is not null && !result._tables.ContainsKey(table))
                     result._tables[table] = new StringBuilder();
                 continue;
             }
-            if (line.StartsWith("chain ", StringComparison.Ordinal))
-                chain = line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
-            if (table is null)
-                continue;
-            result._tables[table].Append(line).Append('\n');
-            if (table == "inet " + IpMasquerade.TableName && chain == IpMasquerade.ChainName)
-                result.MasqueradeRules.AddRange(IpMasquerade.ParseNftRules(line));
+            if (table is not null)
+                result._tables[table].Append(line).Append('\n');
         }
         return result;
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using Cni.Spec;
 
 namespace Cni.Plugins.Common;
@@ -10,7 +9,7 @@ namespace Cni.Plugins.Common;
 /// PREROUTING rule sends frames from the host-side interface to a per-attachment chain that accepts only the
 /// container's MAC as source and drops everything else. Rules carry the comment <c>macspoofchk-&lt;id&gt;</c>.
 /// </summary>
-public static partial class MacSpoofCheck
+public static class MacSpoofCheck
 {
     private const string Table = "bridge nat";
 
@@ -53,10 +52,10 @@ public static partial class MacSpoofCheck
             return; // no table: nothing to remove
         string comment = Comment(refId);
         var s = new StringBuilder();
-        foreach (Match m in RuleHandle().Matches(listing.Stdout))
+        foreach ((string ruleComment, long handle) in IpMasquerade.ParseNftRules(listing.Stdout))
         {
-            if (m.Groups[1].Value == comment)
-                s.Append("delete rule ").Append(Table).Append(" PREROUTING handle ").Append(m.Groups[2].Value).Append('\n');
+            if (ruleComment == comment)
+                s.Append("delete rule ").Append(Table).Append(" PREROUTING handle ").Append(handle.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
         string ifaceChain = InterfaceChain(refId);
         CommandOutput chains = await ExternalCommand.RunAsync(nft, ["list", "chains", "bridge"], null, ct).ConfigureAwait(false);
@@ -73,7 +72,4 @@ public static partial class MacSpoofCheck
         if (s.Length > 0)
             await IpMasquerade.NftAsync(s.ToString(), ct).ConfigureAwait(false);
     }
-
-    [GeneratedRegex("comment \"([^\"]*)\" # handle ([0-9]+)")]
-    private static partial Regex RuleHandle();
 }
