@@ -29,16 +29,6 @@ public sealed class AddTransaction : IAsyncDisposable
     /// <summary>Creates an empty transaction; undo failures are written to <paramref name="log"/> (typically stderr).</summary>
     public AddTransaction(TextWriter? log = null) => _log = log;
 
-    /// <summary>The number of undo steps registered so far.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_sync)
-                return _undos.Count;
-        }
-    }
-
     /// <summary>True once <see cref="Commit"/> was called.</summary>
     public bool IsCommitted => _committed;
 

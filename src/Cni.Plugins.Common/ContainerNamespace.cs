@@ -19,9 +19,6 @@ public sealed class ContainerNamespace : IDisposable
     /// <summary>The namespace handle (for <see cref="VethOptions.PeerNamespace"/>); usable without entering the namespace.</summary>
     public NetNs Handle { get; }
 
-    /// <summary>True once the rtnetlink socket inside the namespace exists.</summary>
-    public bool IsConnected => _netlink is not null;
-
     /// <summary>rtnetlink inside the namespace, opened on first use (one visit to the namespace on a dedicated thread).</summary>
     public RtNetlink Netlink => _netlink ?? Connect([]);
 
