@@ -47,13 +47,7 @@ public static class ExternalCommand
         if (!path.Contains('/', StringComparison.Ordinal))
             path = Find(path) ?? throw new System.ComponentModel.Win32Exception(2, $"{path} not found on PATH or in {string.Join(", ", FallbackDirectories)}");
         string[] args = arguments.ToArray();
-        var environment = new List<string>();
-        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
-        {
-            if ((string)e.Key != "LC_ALL")
-                environment.Add($"{e.Key}={e.Value}");
-        }
-        environment.Add("LC_ALL=C");
+        List<string> environment = PluginExecutor.BuildEnvironment([new("LC_ALL", "C")]);
         byte[] input = stdin is null ? [] : Encoding.UTF8.GetBytes(stdin);
         ChildProcess.Outcome outcome = await ChildProcess.OnDedicatedThread(
             () => ChildProcess.Run(path, args, environment, input, cancellationToken), Path.GetFileName(path)).ConfigureAwait(false);

@@ -103,7 +103,7 @@ public sealed class PluginExecutor
     }
 
     /// <summary>This process's environment with <paramref name="changes"/> applied (null removes), as <c>NAME=value</c> entries.</summary>
-    private static List<string> BuildEnvironment(IEnumerable<KeyValuePair<string, string?>> changes)
+    internal static List<string> BuildEnvironment(IEnumerable<KeyValuePair<string, string?>> changes)
     {
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
