@@ -267,14 +267,9 @@ public sealed class HostLocalPlugin : CniPlugin
 
     private static HostLocalConfig LoadConfig(CniRequest request)
     {
-        HostLocalConfig config = HostLocalConfigParser.Parse(request.RawConfig.Span, request.Args.Get("IP"));
-        CniValidation.ValidateNetworkName(config.Name);
-        if (request.Command is CniCommand.Add or CniCommand.Del or CniCommand.Check)
-        {
-            CniValidation.ValidateContainerId(request.ContainerId);
-            CniValidation.ValidateInterfaceName(request.IfName);
-        }
-        return config;
+        // The network name, container id and interface name were validated by the host (CniPluginHost), as for
+        // every plugin; DiskStore.Open checks the name again, as it becomes a path.
+        return HostLocalConfigParser.Parse(request.RawConfig.Span, request.Args.Get("IP"));
     }
 
     private static CniException Missing(CniRequest request) =>

@@ -32,7 +32,7 @@ internal static class HostLocalConfigParser
             string name = GetString(root, "name", "name") ?? "";
             string cniVersion = GetString(root, "cniVersion", "cniVersion") ?? "";
             if (cniVersion.Length == 0)
-                cniVersion = "0.1.0";
+                cniVersion = CniVersions.Default;
 
             if (Get(root, "ipam") is not { } ipam || ipam.ValueKind == JsonValueKind.Null)
                 throw Invalid("IPAM config missing 'ipam' key");
@@ -104,7 +104,7 @@ internal static class HostLocalConfigParser
             }
 
             int v4 = sets.Count(s => !s.IsV6), v6 = sets.Count - v4;
-            if ((v4 > 1 || v6 > 1) && CompareVersions(cniVersion, "0.3.0") < 0)
+            if ((v4 > 1 || v6 > 1) && !CniVersions.IsAtLeast(cniVersion, CniVersions.V030))
                 throw new CniException(CniErrorCode.IncompatibleCniVersion, $"CNI version {cniVersion} does not support more than 1 address per family");
 
             var perSet = new IpAddr?[sets.Count];
@@ -318,19 +318,6 @@ internal static class HostLocalConfigParser
         if (Get(obj, key) is not { } value)
             return null;
         return value.ValueKind == JsonValueKind.Array ? value : throw Invalid($"{field} must be an array");
-    }
-
-    private static int CompareVersions(string a, string b)
-    {
-        static int[] Parts(string v) => v.Split('.').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : 0).ToArray();
-        int[] x = Parts(a), y = Parts(b);
-        for (int i = 0; i < Math.Max(x.Length, y.Length); i++)
-        {
-            int c = (i < x.Length ? x[i] : 0).CompareTo(i < y.Length ? y[i] : 0);
-            if (c != 0)
-                return c;
-        }
-        return 0;
     }
 
     private static CniException Invalid(string message) => new(CniErrorCode.InvalidNetworkConfig, message);

@@ -4,22 +4,15 @@ namespace Cni.Plugins.Ipam.HostLocal.Interop;
 
 /// <summary>
 /// The few libc calls Tmds.LibC does not expose: <c>flock(2)</c> (the reference locks with flock, which does not
-/// see fcntl locks), <c>renameat(2)</c>, <c>clock_gettime(2)</c> and <c>getdents64(2)</c>.
+/// see fcntl locks), <c>clock_gettime(2)</c> and <c>getdents64(2)</c>.
 /// </summary>
 internal static unsafe partial class Libc
 {
     private const string LibraryName = "libc";
 
-    public const int LOCK_SH = 1;
     public const int LOCK_EX = 2;
-    public const int LOCK_NB = 4;
-    public const int LOCK_UN = 8;
 
     public const int CLOCK_REALTIME_COARSE = 5;
-
-    // Generic Linux values (x86-64 and arm64 share them); Tmds.LibC does not expose these two.
-    public const int O_TRUNC = 0x200;
-    public const int O_NONBLOCK = 0x800;
 
     public const byte DT_UNKNOWN = 0;
     public const byte DT_REG = 8;
@@ -33,9 +26,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "flock", SetLastError = true)]
     public static partial int Flock(int fd, int operation);
-
-    [LibraryImport(LibraryName, EntryPoint = "renameat", SetLastError = true)]
-    public static partial int RenameAt(int oldDirFd, byte* oldPath, int newDirFd, byte* newPath);
 
     [LibraryImport(LibraryName, EntryPoint = "clock_gettime", SetLastError = true)]
     public static partial int ClockGetTime(int clock, Timespec* time);

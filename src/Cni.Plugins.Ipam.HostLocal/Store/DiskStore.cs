@@ -278,7 +278,7 @@ internal sealed unsafe class DiskStore : IDisposable
     /// </summary>
     private byte[]? ReadTrimmed(byte[] name, ref byte[] buffer)
     {
-        int fd = OpenAt(_dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | Libc.O_NONBLOCK, 0);
+        int fd = OpenAt(_dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
         if (fd < 0)
             return null;
         try
