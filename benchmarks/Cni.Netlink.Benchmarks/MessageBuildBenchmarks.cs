@@ -5,7 +5,7 @@ using Cni.Netlink.Rtnl;
 
 namespace Cni.Netlink.Benchmarks;
 
-/// <summary>Building request messages into the reused, pooled request buffer: the hot path must not allocate.</summary>
+/// <summary>Building request messages into the reused request buffer: the hot path must not allocate.</summary>
 [MemoryDiagnoser]
 public class MessageBuildBenchmarks
 {

@@ -11,6 +11,8 @@ public sealed class DnsOverrideOptions
     [JsonPropertyName("domain")] public string? Domain { get; set; }
 }
 
+// Metadata-only: GetOptions builds the reader from it far more cheaply than the full generated serializer.
+[JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(DnsOverrideOptions))]
 internal sealed partial class DnsOverrideJson : JsonSerializerContext;
 
@@ -44,7 +46,7 @@ public sealed class DnsOverridePlugin : CniPlugin
 
     private static DnsOverrideOptions Read(CniRequest request)
     {
-        DnsOverrideOptions options = request.GetOptions(DnsOverrideJson.Default.DnsOverrideOptions);
+        DnsOverrideOptions options = request.GetOptions<DnsOverrideOptions>(DnsOverrideJson.Default);
         if (options.Nameservers.Count == 0)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "nameservers: at least one name server is required");
         return options;
