@@ -37,6 +37,8 @@ public sealed class BridgeHarness : PluginHarness
     /// <summary>Our network's nftables masquerade rules (by the network hash prefix in comments).</summary>
     public string[] NftMasqRules()
     {
+        // Without nft the plugin masquerades with iptables, and an empty listing here would prove nothing.
+        TestEnvironment.RequireTool("nft", "apt-get install nftables");
         var r = Shell.Try("nft", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks");
         string hash = Cni.Plugins.Common.NetfilterNames.NetworkHash(Network);
         return r.Stdout.Split('\n').Where(l => l.Contains(hash, StringComparison.Ordinal)).ToArray();

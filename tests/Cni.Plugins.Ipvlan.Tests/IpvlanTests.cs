@@ -148,7 +148,8 @@ public class IpvlanTests
         // And the checked-in capture (fresh namespaces give the same interface indexes; the temporary name is pinned).
         byte[] golden = StraceNetlink.Golden(linkInContainer ? $"ipvlan-in-container-{mode}.strace" : $"ipvlan-host-{mode}.strace", "ipvlan");
         Assert.That(StraceNetlink.Hex(StraceNetlink.Normalise(StraceNetlink.WithIfName(ourRequest, "cni00000000"))), Is.EqualTo(StraceNetlink.Hex(StraceNetlink.Normalise(golden))), "Golden capture");
-        Assert.That(h.Reservations(), Is.Empty);
+        if (!KernelHasIpvlan())
+            Assert.That(h.Reservations(), Is.Empty, "the failed ADD released its address");
     }
 
     [Test]

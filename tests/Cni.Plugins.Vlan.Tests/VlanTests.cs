@@ -110,7 +110,8 @@ public class VlanTests
         // And the checked-in capture (fresh namespaces give the same interface indexes; the temporary name is pinned).
         byte[] golden = StraceNetlink.Golden(linkInContainer ? "vlan-in-container.strace" : "vlan-host.strace", "vlan");
         Assert.That(StraceNetlink.Hex(StraceNetlink.Normalise(StraceNetlink.WithIfName(ourRequest, "cni00000000"))), Is.EqualTo(StraceNetlink.Hex(StraceNetlink.Normalise(golden))), "Golden capture");
-        Assert.That(h.Reservations(), Is.Empty);
+        if (!KernelHasVlan())
+            Assert.That(h.Reservations(), Is.Empty, "the failed ADD released its address");
     }
 
     [Test]

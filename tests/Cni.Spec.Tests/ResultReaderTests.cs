@@ -189,6 +189,7 @@ public class ResultReaderTests
 
         NetConf conf = NetConf.Parse(config);
 
+        Assert.That(ResultReader.TryRead(Encoding.UTF8.GetBytes(conf.RawPrevResult!.ToJsonString()), "0.4.0"), Is.Not.Null, "the fast path must take this prevResult");
         Assert.That(conf.PrevResult, Is.Not.Null);
         Assert.That(Dump(conf.PrevResult!), Is.EqualTo(
             "cniVersion=0.4.0;if{name=eth0,mac=<null>,mtu=<null>,sandbox=<null>,socketPath=<null>,pciID=<null>};" +
