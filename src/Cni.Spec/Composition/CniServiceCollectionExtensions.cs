@@ -4,7 +4,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Cni.Spec;
 
-/// <summary>Registers plugins so that a runtime can host them in process by type name.</summary>
+/// <summary>Registers plugins so that a runtime can host them in process by type name (Cni.Runtime's
+/// <c>AddCniRuntime</c> runs them through <see cref="ICniPluginResolver"/>).</summary>
 public static class CniServiceCollectionExtensions
 {
     /// <summary>
@@ -22,8 +23,6 @@ public static class CniServiceCollectionExtensions
         services.AddKeyedSingleton<ICniPlugin, TPlugin>(type);
         services.AddSingleton(new CniPluginRegistration(type, typeof(TPlugin)));
         services.TryAddSingleton<ICniPluginResolver, ServiceProviderCniPluginResolver>();
-        services.TryAddSingleton<ICniPluginInvoker>(sp =>
-            new InProcessPluginInvoker(sp.GetRequiredService<ICniPluginResolver>(), new ExecutablePluginInvoker()));
         return services;
     }
 }
