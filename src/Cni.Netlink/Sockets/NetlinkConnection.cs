@@ -62,12 +62,11 @@ internal sealed class NetlinkConnection : IDisposable
         }
     }
 
-    /// <summary>Sends a non-dump request that the kernel answers with one message (e.g. RTM_GETLINK by name).</summary>
+    /// <summary>Sends a non-dump request that the kernel answers with one message (e.g. RTM_GETLINK by name); the
+    /// request carries no NLM_F_ACK, so the reply or an NLMSG_ERROR ends it.</summary>
     internal T Get<T>(ReplyParser<T> parse, ushort replyType, in Operation operation)
     {
         uint seq = SendRequest();
-        T? result = default;
-        bool have = false;
         while (true)
         {
             int n = _transport.Receive(_receive);
@@ -75,20 +74,14 @@ internal sealed class NetlinkConnection : IDisposable
             while (reader.TryRead(out NlMsgHdr hdr, out ReadOnlySpan<byte> message))
             {
                 if (!IsOurs(in hdr, seq)) continue;
+                if (hdr.Type == replyType)
+                    return parse(message);
                 if (hdr.Type == NlMsgType.Error)
                 {
                     ThrowIfError(message, operation);
-                    if (have) return result!;
                     throw new NetlinkProtocolException($"{operation}: kernel sent an ACK but no reply");
                 }
-                if (hdr.Type == replyType)
-                {
-                    result = parse(message);
-                    have = true;
-                    if ((hdr.Flags & NlmF.Ack) == 0) return result;
-                }
             }
-            if (have) return result!;
         }
     }
 
@@ -135,7 +128,7 @@ internal sealed class NetlinkConnection : IDisposable
             }
             if (!interrupted) return;
             if (attempt >= MaxDumpAttempts)
-                throw new NetlinkException(4 /* EINTR */, operation.ToString(), $"dump interrupted {attempt} times by concurrent changes");
+                throw new NetlinkException(Tmds.Linux.LibC.EINTR, operation.ToString(), $"dump interrupted {attempt} times by concurrent changes");
             results.RemoveRange(start, results.Count - start);
         }
     }
