@@ -416,7 +416,7 @@ public sealed class RtNetlink : IDisposable
             IReadOnlyList<Address> addresses = ListAddresses(index, AddressFamily.InterNetworkV6);
             Address? failed = addresses.FirstOrDefault(a => (a.Flags & AddressFlags.DadFailed) != 0);
             if (failed is not null)
-                throw new NetlinkException(98 /* EADDRINUSE */, $"settle address {failed.IPAddress}/{failed.PrefixLength} (link index {index})", "duplicate address detection failed");
+                throw new NetlinkException(Tmds.Linux.LibC.EADDRINUSE, $"settle address {failed.IPAddress}/{failed.PrefixLength} (link index {index})", "duplicate address detection failed");
             List<Address> tentative = addresses.Where(a => (a.Flags & AddressFlags.Tentative) != 0).ToList();
             if (tentative.Count == 0) return addresses;
             if (Environment.TickCount64 >= deadline)

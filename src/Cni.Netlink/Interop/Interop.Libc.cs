@@ -4,17 +4,9 @@ namespace Cni.Netlink;
 
 internal static partial class Interop
 {
-    /// <summary>libc entry points and constants Tmds.LibC 0.5.0 lacks.</summary>
-    internal static partial class Libc
+    /// <summary>What Tmds.LibC 0.5.0 lacks: struct timeval with time_t-sized fields (SO_RCVTIMEO).</summary>
+    internal static class Libc
     {
-        private const string LibraryName = "libc";
-
-        internal const int CLONE_NEWNET = 0x40000000;
-        internal const ulong MS_BIND = 4096;
-        internal const ulong MS_REC = 16384;
-        internal const ulong MS_SHARED = 1 << 20;
-        internal const int MNT_DETACH = 2;
-
         /// <summary>struct timeval (SO_RCVTIMEO).</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct TimeVal
@@ -22,8 +14,5 @@ internal static partial class Interop
             internal nint Seconds; // time_t
             internal nint Microseconds; // suseconds_t
         }
-
-        [LibraryImport(LibraryName, EntryPoint = "gettid")]
-        internal static partial int GetTid();
     }
 }

@@ -2,14 +2,12 @@ using System.Runtime.InteropServices;
 
 namespace Cni.Netlink;
 
-/// <summary>Netlink socket definitions from linux/netlink.h that Tmds.LibC does not carry.</summary>
+/// <summary>Netlink socket definitions from linux/netlink.h that Tmds.LibC does not carry (AF_NETLINK and SOL_NETLINK it does).</summary>
 internal static partial class Interop
 {
     internal static class Netlink
     {
-        internal const int AF_NETLINK = 16;
         internal const int NETLINK_ROUTE = 0;
-        internal const int SOL_NETLINK = 270;
         internal const int NETLINK_CAP_ACK = 10;
         internal const int NETLINK_EXT_ACK = 11;
 

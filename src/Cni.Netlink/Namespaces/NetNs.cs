@@ -45,7 +45,7 @@ public sealed unsafe class NetNs : IDisposable
         {
             // NS_GET_NSTYPE: refuse files that are not network namespaces (a plain file, a mount namespace ...).
             int type = ioctl(fd, NsGetNsType);
-            if (type != Interop.Libc.CLONE_NEWNET)
+            if (type != CLONE_NEWNET)
                 throw new NetlinkException(NetlinkException.EINVAL, $"open network namespace {path}", "not a network namespace file");
         }
         catch
@@ -83,7 +83,7 @@ public sealed unsafe class NetNs : IDisposable
     public static NetNs OpenByPid(int pid) => Open($"/proc/{pid}/ns/net");
 
     /// <summary>Opens the namespace the calling thread is in.</summary>
-    public static NetNs OpenCurrent() => Open($"/proc/self/task/{Interop.Libc.GetTid()}/ns/net");
+    public static NetNs OpenCurrent() => Open("/proc/thread-self/ns/net");
 
     /// <summary>Wraps an already open namespace file descriptor (e.g. inherited from a runtime).</summary>
     /// <param name="fd">The descriptor.</param>
@@ -118,10 +118,10 @@ public sealed unsafe class NetNs : IDisposable
         {
             RunOnDedicatedThread(() =>
             {
-                if (unshare(Interop.Libc.CLONE_NEWNET) != 0)
+                if (unshare(CLONE_NEWNET) != 0)
                     throw new NetlinkException(errno, $"unshare network namespace for {name}");
-                string self = $"/proc/self/task/{Interop.Libc.GetTid()}/ns/net";
-                if (Mount(self, path, null, Interop.Libc.MS_BIND) != 0)
+                string self = "/proc/thread-self/ns/net";
+                if (Mount(self, path, null, MS_BIND) != 0)
                     throw new NetlinkException(errno, $"bind-mount {self} onto {path}");
                 return 0;
             });
@@ -143,7 +143,7 @@ public sealed unsafe class NetNs : IDisposable
         byte[] p = Utf8(path);
         fixed (byte* pp = p)
         {
-            umount2(pp, Interop.Libc.MNT_DETACH); // may fail if not mounted; unlink decides
+            umount2(pp, MNT_DETACH); // may fail if not mounted; unlink decides
             if (unlink(pp) != 0)
                 throw new NetlinkException(errno, $"delete network namespace {name}");
         }
@@ -159,7 +159,7 @@ public sealed unsafe class NetNs : IDisposable
         int target = Fd;
         return RunOnDedicatedThread(() =>
         {
-            if (setns(target, Interop.Libc.CLONE_NEWNET) != 0)
+            if (setns(target, CLONE_NEWNET) != 0)
                 throw new NetlinkException(errno, $"enter network namespace {Path ?? "fd " + target}");
             return work();
         });
@@ -182,7 +182,7 @@ public sealed unsafe class NetNs : IDisposable
         {
             try
             {
-                int original = OpenFd($"/proc/self/task/{Interop.Libc.GetTid()}/ns/net", O_RDONLY | O_CLOEXEC, "open current network namespace");
+                int original = OpenFd("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, "open current network namespace");
                 try
                 {
                     result = work();
@@ -190,7 +190,7 @@ public sealed unsafe class NetNs : IDisposable
                 finally
                 {
                     // Best effort: the thread ends right after this, whether or not we got back.
-                    setns(original, Interop.Libc.CLONE_NEWNET);
+                    setns(original, CLONE_NEWNET);
                     close(original);
                 }
             }
@@ -214,12 +214,12 @@ public sealed unsafe class NetNs : IDisposable
         Directory.CreateDirectory(RunDirectory);
         // Make the directory a shared mount point so that namespaces mounted here appear in every mount
         // namespace (iproute2 does the same); bind it onto itself first when it is not yet a mount point.
-        if (Mount("", RunDirectory, "none", Interop.Libc.MS_SHARED | Interop.Libc.MS_REC) == 0) return;
+        if (Mount("", RunDirectory, "none", MS_SHARED | MS_REC) == 0) return;
         int e = errno;
         if (e != EINVAL) throw new NetlinkException(e, $"make {RunDirectory} a shared mount");
-        if (Mount(RunDirectory, RunDirectory, "none", Interop.Libc.MS_BIND | Interop.Libc.MS_REC) != 0)
+        if (Mount(RunDirectory, RunDirectory, "none", MS_BIND | MS_REC) != 0)
             throw new NetlinkException(errno, $"bind-mount {RunDirectory} onto itself");
-        if (Mount("", RunDirectory, "none", Interop.Libc.MS_SHARED | Interop.Libc.MS_REC) != 0)
+        if (Mount("", RunDirectory, "none", MS_SHARED | MS_REC) != 0)
             throw new NetlinkException(errno, $"make {RunDirectory} a shared mount");
     }
 

@@ -14,14 +14,14 @@ internal sealed unsafe class NetlinkSocket : INetlinkTransport
 
     internal NetlinkSocket()
     {
-        int fd = socket(Interop.Netlink.AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, Interop.Netlink.NETLINK_ROUTE);
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, Interop.Netlink.NETLINK_ROUTE);
         if (fd < 0) throw new NetlinkException(errno, "open netlink socket");
         try
         {
             int one = 1;
             // Best effort: older kernels lack these, and the protocol works without them.
-            setsockopt(fd, Interop.Netlink.SOL_NETLINK, Interop.Netlink.NETLINK_EXT_ACK, &one, sizeof(int));
-            setsockopt(fd, Interop.Netlink.SOL_NETLINK, Interop.Netlink.NETLINK_CAP_ACK, &one, sizeof(int));
+            setsockopt(fd, SOL_NETLINK, Interop.Netlink.NETLINK_EXT_ACK, &one, sizeof(int));
+            setsockopt(fd, SOL_NETLINK, Interop.Netlink.NETLINK_CAP_ACK, &one, sizeof(int));
             int sndbuf = 32768, rcvbuf = 1024 * 1024;
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(int));
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(int));
@@ -29,7 +29,7 @@ internal sealed unsafe class NetlinkSocket : INetlinkTransport
             var timeout = new Interop.Libc.TimeVal { Seconds = ReceiveTimeoutSeconds };
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, (uint)sizeof(Interop.Libc.TimeVal));
 
-            var addr = new Interop.Netlink.SockAddrNl { Family = Interop.Netlink.AF_NETLINK };
+            var addr = new Interop.Netlink.SockAddrNl { Family = (ushort)AF_NETLINK };
             if (bind(fd, (sockaddr*)&addr, (uint)sizeof(Interop.Netlink.SockAddrNl)) < 0)
                 throw new NetlinkException(errno, "bind netlink socket");
             socklen_t len = (uint)sizeof(Interop.Netlink.SockAddrNl);
@@ -49,7 +49,7 @@ internal sealed unsafe class NetlinkSocket : INetlinkTransport
 
     public void Send(ReadOnlySpan<byte> datagram)
     {
-        var kernel = new Interop.Netlink.SockAddrNl { Family = Interop.Netlink.AF_NETLINK };
+        var kernel = new Interop.Netlink.SockAddrNl { Family = (ushort)AF_NETLINK };
         fixed (byte* p = datagram)
         {
             while (true)
