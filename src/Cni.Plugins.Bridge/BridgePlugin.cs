@@ -448,6 +448,8 @@ public class BridgePlugin : CniPlugin
         // addresses, so this works without CNI_NETNS too, but the address families narrow the iptables teardown.
         bool masq = conf.IsLayer3 && conf.Options.IpMasq;
         Task rules = Task.CompletedTask;
+        // The MAC spoof check goes alongside too (its nft runs need nothing from the links); a failure is only logged.
+        Task spoofCheck = conf.Options.MacSpoofCheck ? TeardownSpoofCheckAsync(request, cancellationToken) : Task.CompletedTask;
         try
         {
             // Delete the container end (which takes the host end with it). A missing namespace or interface is success.
@@ -483,24 +485,27 @@ public class BridgePlugin : CniPlugin
                 DeleteHostVeth(request, conf);
             }
 
-            if (conf.Options.MacSpoofCheck)
-            {
-                try
-                {
-                    await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken).ConfigureAwait(false);
-                }
-                catch (CniException ex)
-                {
-                    request.Environment.Stderr.WriteLine(ex.Message);
-                }
-            }
         }
         catch
         {
             try { await rules.ConfigureAwait(false); } catch (Exception) { } // the first error is the one to report
+            await spoofCheck.ConfigureAwait(false);
             throw;
         }
+        await spoofCheck.ConfigureAwait(false);
         await rules.ConfigureAwait(false);
+    }
+
+    private static async Task TeardownSpoofCheckAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken).ConfigureAwait(false);
+        }
+        catch (CniException ex)
+        {
+            request.Environment.Stderr.WriteLine(ex.Message);
+        }
     }
 
     /// <summary>Deletes the host end of this attachment: the one named in prevResult, or the one named after the attachment,
