@@ -58,13 +58,8 @@ public sealed class BridgeHarness : PluginHarness
         Shell.Try("ip", "link", "del", BridgeName);
         // The bridge's lock file (bridge ADDs take it; left in place in production, like any lock file).
         File.Delete(Path.Combine(BridgeLock.Directory, BridgeName + ".lock"));
-        // Masquerade rules of this network, in both layouts.
-        string hash = Cni.Plugins.Common.NetfilterNames.NetworkHash(Network);
-        var listing = Shell.Try("nft", "-a", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks");
-        foreach (string line in listing.Stdout.Split('\n').Where(l => l.Contains(hash, StringComparison.Ordinal)))
-        {
-            string handle = line[(line.LastIndexOf("# handle ", StringComparison.Ordinal) + 9)..].Trim();
-            Shell.Try("nft", "delete", "rule", "inet", "cni_plugins_masquerade", "masq_checks", "handle", handle);
-        }
+        // This network's nftables masquerade rules: what GC does with no valid attachment left.
+        if (Cni.Plugins.Common.ExternalCommand.Find("nft") is not null)
+            Cni.Plugins.Common.IpMasquerade.GcAsync(Network, []).GetAwaiter().GetResult();
     }
 }
