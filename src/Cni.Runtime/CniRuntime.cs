@@ -202,9 +202,7 @@ public sealed class CniRuntime
             for (int i = 0; i < network.Plugins.Count; i++)
             {
                 CniPluginConfig plugin = network.Plugins[i];
-                JsonObject json = plugin.ToJsonObject();
-                json["name"] = network.Name;
-                json["cniVersion"] = network.CniVersion;
+                JsonObject json = PluginJson(network, plugin);
                 json["cni.dev/valid-attachments"] = validJson.DeepClone();
                 try
                 {
@@ -238,10 +236,7 @@ public sealed class CniRuntime
         for (int i = 0; i < network.Plugins.Count; i++)
         {
             CniPluginConfig plugin = network.Plugins[i];
-            JsonObject json = plugin.ToJsonObject();
-            json["name"] = network.Name;
-            json["cniVersion"] = network.CniVersion;
-            await InvokeAsync(network, plugin, i, CniCommand.Status, null, GoJson.Serialize(json), cancellationToken).ConfigureAwait(false);
+            await InvokeAsync(network, plugin, i, CniCommand.Status, null, GoJson.Serialize(PluginJson(network, plugin)), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -309,6 +304,15 @@ public sealed class CniRuntime
         return [.. capabilities];
     }
 
+    /// <summary>A plugin's configuration as libcni passes it to every command: its own keys plus the network's name and cniVersion.</summary>
+    private static JsonObject PluginJson(CniNetworkConfig network, CniPluginConfig plugin)
+    {
+        JsonObject json = plugin.ToJsonObject();
+        json["name"] = network.Name;
+        json["cniVersion"] = network.CniVersion;
+        return json;
+    }
+
     /// <summary>
     /// The configuration one plugin receives: its own object with <c>name</c> and <c>cniVersion</c> of the network,
     /// <c>prevResult</c> (in the version it was produced or converted to) and <c>runtimeConfig</c> holding the capability
@@ -318,9 +322,7 @@ public sealed class CniRuntime
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(plugin);
-        JsonObject json = plugin.ToJsonObject();
-        json["name"] = network.Name;
-        json["cniVersion"] = network.CniVersion;
+        JsonObject json = PluginJson(network, plugin);
         json.Remove("prevResult");
         JsonNode? prevResultNode = prevResult is null
             ? null
