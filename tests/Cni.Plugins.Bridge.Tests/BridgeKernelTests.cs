@@ -250,8 +250,7 @@ public class BridgeKernelTests
         string bin = Path.Combine(h.DataDir, "bin");
         Directory.CreateDirectory(bin);
         string path = Path.Combine(bin, type);
-        File.WriteAllText(path, script);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        TestEnvironment.WriteExecutable(path, script);
         h.CniPath = $"{bin}:{h.CniPath}";
         JsonObject conf = h.Config("1.0.0", ipam: false);
         conf["ipam"] = new JsonObject { ["type"] = type };

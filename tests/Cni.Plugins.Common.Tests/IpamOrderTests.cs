@@ -26,7 +26,7 @@ public class IpamOrderTests
     private void WriteIpam(string type)
     {
         string path = Path.Combine(_dir, type);
-        File.WriteAllText(path, $$"""
+        TestEnvironment.WriteExecutable(path, $$"""
             #!/bin/sh
             cat >/dev/null
             d='{{_dir}}'
@@ -39,7 +39,6 @@ public class IpamOrderTests
             DEL) touch "$d/released" ;;
             esac
             """);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     private CniRequest Request(string type)

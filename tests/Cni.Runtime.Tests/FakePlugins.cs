@@ -1,3 +1,4 @@
+using Cni.TestSupport;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -82,7 +83,7 @@ internal static class ShellPlugin
     {
         Directory.CreateDirectory(binDir);
         string path = Path.Combine(binDir, type);
-        File.WriteAllText(path, $$"""
+        TestEnvironment.WriteExecutable(path, $$"""
             #!/bin/sh
             dir=$(dirname "$0")
             if [ "$CNI_COMMAND" = VERSION ]; then
@@ -95,8 +96,7 @@ internal static class ShellPlugin
             if [ -f "$dir/{{type}}.fail" ]; then cat "$dir/{{type}}.fail"; exit 1; fi
             if [ "$CNI_COMMAND" = ADD ]; then cat "$dir/{{type}}.result"; fi
             exit 0
-            """.Replace("\r\n", "\n"));
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+            """);
         return path;
     }
 

@@ -75,6 +75,15 @@ public static class TestEnvironment
         return name; // not reached
     }
 
+    /// <summary>Writes <paramref name="script"/> (with Unix line ends) to <paramref name="path"/> as an executable
+    /// (0750): a fake plugin or tool.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public static void WriteExecutable(string path, string script)
+    {
+        File.WriteAllText(path, script.Replace("\r\n", "\n", StringComparison.Ordinal));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+    }
+
     /// <summary>A name unique to this test run, short enough for an interface name (max 15 characters with <paramref name="prefix"/>).</summary>
     public static string UniqueName(string prefix)
     {
