@@ -13,6 +13,12 @@ namespace Cni.Plugins.Bridge;
 /// </summary>
 public class BridgePlugin : CniPlugin
 {
+    private readonly IpamInvoker _ipam;
+
+    /// <summary>Creates the plugin.</summary>
+    /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
+    public BridgePlugin(IpamInvoker? ipam = null) => _ipam = ipam ?? IpamInvoker.Default;
+
     private static readonly TimeSpan PortUpTimeout = TimeSpan.FromSeconds(2.5);
 
     /// <inheritdoc/>
@@ -33,7 +39,7 @@ public class BridgePlugin : CniPlugin
         BridgeSettings conf = BridgeSettings.Load(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
         using RtNetlink host = RtNetlink.Open();
-        await using var tx = new AddTransaction(request.Environment.Stderr);
+        await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
         trace.Mark("configuration loaded, namespace opened");
 
         // Ensure the bridge, create a veth pair with one end in the container namespace, attach the host end to the
@@ -432,7 +438,7 @@ public class BridgePlugin : CniPlugin
         var trace = new Trace(request);
         // The addresses are released in IpamOrder's order: host-local and static start first and run while the
         // configuration loads and the links and rules go; any other IPAM plugin runs before the links go.
-        return IpamOrder.DelAsync(request, async () =>
+        return IpamOrder.DelAsync(_ipam, request, async () =>
         {
             BridgeSettings conf = BridgeSettings.Load(request);
             trace.Mark("configuration loaded");
@@ -549,7 +555,7 @@ public class BridgePlugin : CniPlugin
         var trace = new Trace(request);
         // The IPAM plugin checks its reservation while we load the configuration and check the links (both read-only
         // and independent). It takes longest (a process of its own), so it starts first.
-        Task ipamCheck = !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecCheckAsync(request, cancellationToken);
+        Task ipamCheck = !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.CheckAsync(request, cancellationToken);
         try
         {
             BridgeSettings conf = BridgeSettings.Load(request);
@@ -628,7 +634,7 @@ public class BridgePlugin : CniPlugin
     {
         BridgeSettings conf = BridgeSettings.Load(request);
         if (conf.IsLayer3)
-            await Ipam.ExecGcAsync(request, cancellationToken).ConfigureAwait(false);
+            await _ipam.GcAsync(request, cancellationToken).ConfigureAwait(false);
         IEnumerable<Attachment> valid = (conf.Options.ValidAttachments ?? []).Select(a => new Attachment(a.ContainerId, a.IfName));
         await IpMasquerade.GcAsync(conf.Network, valid, cancellationToken).ConfigureAwait(false);
     }
@@ -638,7 +644,7 @@ public class BridgePlugin : CniPlugin
     {
         BridgeSettings conf = BridgeSettings.Load(request);
         if (conf.IsLayer3)
-            await Ipam.ExecStatusAsync(request, cancellationToken).ConfigureAwait(false);
+            await _ipam.StatusAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     // =====================================================================================================

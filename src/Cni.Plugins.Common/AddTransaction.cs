@@ -24,10 +24,17 @@ public sealed class AddTransaction : IAsyncDisposable
     private readonly List<(string Description, Func<Task> Undo)> _undos = [];
     private readonly Lock _sync = new();
     private readonly TextWriter? _log;
+    private readonly IpamInvoker _ipam;
     private bool _committed;
 
     /// <summary>Creates an empty transaction; undo failures are written to <paramref name="log"/> (typically stderr).</summary>
-    public AddTransaction(TextWriter? log = null) => _log = log;
+    /// <param name="log">Where undo failures are written.</param>
+    /// <param name="ipam">Runs the IPAM plugin for <see cref="IpamAddAsync"/> (<see cref="IpamInvoker.Default"/> when null).</param>
+    public AddTransaction(TextWriter? log = null, IpamInvoker? ipam = null)
+    {
+        _log = log;
+        _ipam = ipam ?? IpamInvoker.Default;
+    }
 
     /// <summary>True once <see cref="Commit"/> was called.</summary>
     public bool IsCommitted => _committed;
@@ -56,8 +63,8 @@ public sealed class AddTransaction : IAsyncDisposable
     public async Task<CniResult> IpamAddAsync(CniRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        CniResult result = await Ipam.ExecAddAsync(request, cancellationToken).ConfigureAwait(false);
-        OnRollback("release the IPAM reservation", () => Ipam.ExecDelAsync(request, CancellationToken.None));
+        CniResult result = await _ipam.AddAsync(request, cancellationToken).ConfigureAwait(false);
+        OnRollback("release the IPAM reservation", () => _ipam.DelAsync(request, CancellationToken.None));
         if (result.Ips.Count == 0)
             throw new CniException(CniErrorCode.Internal, "IPAM plugin returned missing IP config");
         return result;

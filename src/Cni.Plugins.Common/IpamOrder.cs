@@ -28,18 +28,23 @@ public static class IpamOrder
     /// before the links go, as in the reference. Running alongside, the addresses are released also when the links
     /// could not be removed: that error is the one thrown, an IPAM error after it is written to stderr.
     /// </summary>
-    public static async Task DelAsync(CniRequest request, Func<Task> removeLinks, CancellationToken cancellationToken)
+    /// <param name="ipam">Runs the IPAM plugin.</param>
+    /// <param name="request">The DEL request.</param>
+    /// <param name="removeLinks">Removes the plugin's links.</param>
+    /// <param name="cancellationToken">Cancels the IPAM plugin.</param>
+    public static async Task DelAsync(IpamInvoker ipam, CniRequest request, Func<Task> removeLinks, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(ipam);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(removeLinks);
         bool useIpam = Ipam.IsConfigured(request);
         if (useIpam && !RunsAlongsideLinks(request))
         {
-            await Ipam.ExecDelAsync(request, cancellationToken).ConfigureAwait(false);
+            await ipam.DelAsync(request, cancellationToken).ConfigureAwait(false);
             await removeLinks().ConfigureAwait(false);
             return;
         }
-        Task release = useIpam ? Ipam.ExecDelAsync(request, cancellationToken) : Task.CompletedTask;
+        Task release = useIpam ? ipam.DelAsync(request, cancellationToken) : Task.CompletedTask;
         try
         {
             await removeLinks().ConfigureAwait(false);

@@ -244,8 +244,8 @@ public static class SubInterfaces
     /// releases the addresses when <c>ipam</c> names a plugin, in the order <see cref="IpamOrder.DelAsync"/> gives. The
     /// master is never looked at, so DEL works after it was deleted.
     /// </summary>
-    public static Task DeleteAsync(CniRequest request, CancellationToken cancellationToken) =>
-        IpamOrder.DelAsync(request, () =>
+    public static Task DeleteAsync(IpamInvoker ipam, CniRequest request, CancellationToken cancellationToken) =>
+        IpamOrder.DelAsync(ipam, request, () =>
         {
             DeleteLink(request);
             return Task.CompletedTask;

@@ -35,6 +35,12 @@ internal sealed partial class IpvlanJsonContext : JsonSerializerContext;
 /// </summary>
 public class IpvlanPlugin : CniPlugin
 {
+    private readonly IpamInvoker _ipam;
+
+    /// <summary>Creates the plugin.</summary>
+    /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
+    public IpvlanPlugin(IpamInvoker? ipam = null) => _ipam = ipam ?? IpamInvoker.Default;
+
     /// <inheritdoc/>
     public override PluginInfo Info { get; } = new() { About = "CNI ipvlan plugin (Cni.NET)" };
 
@@ -106,7 +112,7 @@ public class IpvlanPlugin : CniPlugin
     {
         Settings conf = LoadConf(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await using var tx = new AddTransaction(request.Environment.Stderr);
+        await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
 
         // The ipvlan, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
         // IPAM, alongside or after it (see IpamOrder), or reused from prevResult when chained without ipam.
@@ -133,7 +139,7 @@ public class IpvlanPlugin : CniPlugin
     {
         // The master is not looked up: it may be gone, and DEL must still succeed. Chained without ipam: nothing to release.
         LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(request, cancellationToken);
+        return SubInterfaces.DeleteAsync(_ipam, request, cancellationToken);
     }
 
     // =====================================================================================================
@@ -147,7 +153,7 @@ public class IpvlanPlugin : CniPlugin
         IpvlanMode mode = ParseMode(conf.Options.Mode);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
         if (conf.IsLayer3)
-            await Ipam.ExecCheckAsync(request, cancellationToken).ConfigureAwait(false);
+            await _ipam.CheckAsync(request, cancellationToken).ConfigureAwait(false);
         CniResult prev = InterfaceChecks.RequirePrevResult(request);
         // prevResult is now this plugin's own result, so a chained master cannot be inferred from it: check a named one only.
         if (!string.IsNullOrEmpty(conf.Options.Master))
@@ -164,9 +170,9 @@ public class IpvlanPlugin : CniPlugin
 
     /// <inheritdoc/>
     public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.GcAsync(request, cancellationToken);
 
     /// <inheritdoc/>
     public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.StatusAsync(request, cancellationToken);
 }

@@ -41,6 +41,12 @@ internal sealed partial class MacvlanJsonContext : JsonSerializerContext;
 /// </summary>
 public class MacvlanPlugin : CniPlugin
 {
+    private readonly IpamInvoker _ipam;
+
+    /// <summary>Creates the plugin.</summary>
+    /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
+    public MacvlanPlugin(IpamInvoker? ipam = null) => _ipam = ipam ?? IpamInvoker.Default;
+
     /// <inheritdoc/>
     public override PluginInfo Info { get; } = new()
     {
@@ -113,7 +119,7 @@ public class MacvlanPlugin : CniPlugin
     {
         Settings conf = LoadConf(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await using var tx = new AddTransaction(request.Environment.Stderr);
+        await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
 
         // The macvlan, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
         // IPAM, alongside or after it (see IpamOrder).
@@ -142,7 +148,7 @@ public class MacvlanPlugin : CniPlugin
     {
         // Only the keys are read: the master may be gone, and DEL must still succeed.
         LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(request, cancellationToken);
+        return SubInterfaces.DeleteAsync(_ipam, request, cancellationToken);
     }
 
     // =====================================================================================================
@@ -155,7 +161,7 @@ public class MacvlanPlugin : CniPlugin
         Settings conf = LoadConf(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
         if (conf.IsLayer3)
-            await Ipam.ExecCheckAsync(request, cancellationToken).ConfigureAwait(false);
+            await _ipam.CheckAsync(request, cancellationToken).ConfigureAwait(false);
         CniResult prev = InterfaceChecks.RequirePrevResult(request);
 
         // bcqueuelen is not compared, as in the reference: the queue belongs to the parent and is shared by its macvlans.
@@ -170,9 +176,9 @@ public class MacvlanPlugin : CniPlugin
 
     /// <inheritdoc/>
     public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.GcAsync(request, cancellationToken);
 
     /// <inheritdoc/>
     public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.StatusAsync(request, cancellationToken);
 }

@@ -33,6 +33,12 @@ internal sealed partial class VlanJsonContext : JsonSerializerContext;
 /// </summary>
 public class VlanPlugin : CniPlugin
 {
+    private readonly IpamInvoker _ipam;
+
+    /// <summary>Creates the plugin.</summary>
+    /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
+    public VlanPlugin(IpamInvoker? ipam = null) => _ipam = ipam ?? IpamInvoker.Default;
+
     /// <inheritdoc/>
     public override PluginInfo Info { get; } = new() { About = "CNI vlan plugin (Cni.NET)" };
 
@@ -75,7 +81,7 @@ public class VlanPlugin : CniPlugin
     {
         Settings conf = LoadConf(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await using var tx = new AddTransaction(request.Environment.Stderr);
+        await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
 
         // The VLAN link, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
         // IPAM, alongside or after it (see IpamOrder).
@@ -100,7 +106,7 @@ public class VlanPlugin : CniPlugin
     {
         // The master is not looked up: it may have been deleted (with the VLAN link), and DEL must still release the address.
         LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(request, cancellationToken);
+        return SubInterfaces.DeleteAsync(_ipam, request, cancellationToken);
     }
 
     // =====================================================================================================
@@ -112,7 +118,7 @@ public class VlanPlugin : CniPlugin
     {
         Settings conf = LoadConf(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await Ipam.ExecCheckAsync(request, cancellationToken).ConfigureAwait(false);
+        await _ipam.CheckAsync(request, cancellationToken).ConfigureAwait(false);
         CniResult prev = InterfaceChecks.RequirePrevResult(request);
 
         Link link = SubInterfaces.Check(request, container, prev, "vlan", conf.Options.Mtu);
@@ -126,9 +132,9 @@ public class VlanPlugin : CniPlugin
 
     /// <inheritdoc/>
     public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecGcAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.GcAsync(request, cancellationToken);
 
     /// <inheritdoc/>
     public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : Ipam.ExecStatusAsync(request, cancellationToken);
+        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.StatusAsync(request, cancellationToken);
 }

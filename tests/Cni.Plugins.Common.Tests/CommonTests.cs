@@ -342,7 +342,7 @@ public class SubInterfaceDeleteTests
                 Command = CniCommand.Del, Config = NetConf.Parse(raw), RawConfig = raw, NetNs = path, IfName = "eth0", ContainerId = "c1",
                 Environment = new InMemoryCniEnvironment([]),
             };
-            await SubInterfaces.DeleteAsync(request, CancellationToken.None);
+            await SubInterfaces.DeleteAsync(IpamInvoker.Default, request, CancellationToken.None);
         }
         finally
         {

@@ -220,10 +220,13 @@ public static class CniPluginHost
         }
     }
 
-    /// <summary>Prints <paramref name="error"/> as the Go library does: indented <c>{"code","msg","details"}</c>.</summary>
+    /// <summary>Prints <paramref name="error"/> on <paramref name="env"/>'s stdout as a plugin reports an error (and as the Go
+    /// library does): indented <c>{"code","msg","details"}</c>.</summary>
     /// <remarks>Written with a bare <see cref="Utf8JsonWriter"/> so that reporting an error cannot itself fail.</remarks>
-    internal static void WriteError(ICniEnvironment env, CniException error)
+    public static void WriteError(ICniEnvironment env, CniException error)
     {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(error);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions
         {

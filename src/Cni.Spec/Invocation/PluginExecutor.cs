@@ -124,7 +124,8 @@ public sealed class PluginExecutor
         return list;
     }
 
-    private static CniException PluginError(string pluginPath, string ending, byte[] stdout, byte[] stderr)
+    /// <summary>The error for a plugin that exited non-zero: its own CNI error when it printed one, else what it wrote.</summary>
+    internal static CniException PluginError(string pluginPath, string ending, byte[] stdout, byte[] stderr)
     {
         string name = System.IO.Path.GetFileName(pluginPath);
         if (stdout.Length > 0)

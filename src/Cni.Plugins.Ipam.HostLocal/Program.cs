@@ -1,4 +1,0 @@
-using Cni.Plugins.Ipam.HostLocal;
-using Cni.Spec;
-
-return await CniPluginHost.RunAsync(new HostLocalPlugin());
