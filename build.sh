@@ -28,24 +28,18 @@ echo "==> restore and build (Release)"
 dotnet build Cni.sln -c Release -nologo -clp:ErrorsOnly
 
 bin=artifacts/cni/bin
-mkdir -p "$bin"
-echo "==> publish plugins NativeAOT into $bin"
-for proj in src/Cni.Plugins.*/*.csproj src/Cni.Tool/*.csproj; do
-  [ -e "$proj" ] || continue
-  name=$(basename "$proj" .csproj)
-  [ "$name" = Cni.Plugins.Common ] && continue   # the plugins' shared library, not a plugin
-  out=artifacts/publish/$name
-  dotnet publish "$proj" -c Release -r linux-x64 -nologo -clp:ErrorsOnly -o "$out"
-  for exe in "$out"/*; do
-    # only the native executable itself (ELF, not a .dbg symbol file or a stray managed .dll)
-    [ -f "$exe" ] && [ -x "$exe" ] && [[ "$exe" != *.dbg ]] && [[ "$exe" != *.so ]] || continue
-    [ "$(head -c4 "$exe" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
-    case "$name" in
-      Cni.Tool) mkdir -p artifacts/bin && cp "$exe" artifacts/bin/ ;;
-      *) cp "$exe" "$bin/" ;;
-    esac
-  done
-done
+mkdir -p "$bin" artifacts/bin
+echo "==> publish the plugins NativeAOT into $bin (one executable, a link per CNI type) and the cni tool into artifacts/bin"
+publish() { # project, output folder: publish NativeAOT and copy just the native executable (no .dbg, no stray .dll)
+  local out=artifacts/publish/$(basename "$1" .csproj)
+  dotnet publish "$1" -c Release -r linux-x64 -nologo -clp:ErrorsOnly -o "$out"
+  local exe=$out/$(sed -n 's:.*<AssemblyName>\(.*\)</AssemblyName>.*:\1:p' "$1")
+  [ "$(head -c4 "$exe" | od -An -c | tr -d ' ')" = '177ELF' ] || { echo "not a native executable: $exe" >&2; exit 1; }
+  cp "$exe" "$2/.$(basename "$exe").new" && mv -f "$2/.$(basename "$exe").new" "$2/$(basename "$exe")"
+}
+publish src/Cni.Plugins.MultiCall/Cni.Plugins.MultiCall.csproj "$bin"
+publish src/Cni.Tool/Cni.Tool.csproj artifacts/bin
+for type in $("$bin/cni-plugins" --list); do ln -sfn cni-plugins "$bin/$type"; done
 ls -l "$bin"
 
 if [ "$pack" = 1 ]; then
