@@ -229,15 +229,16 @@ public static partial class IpMasquerade
     [GeneratedRegex("comment \"([^\"]*)\" # handle ([0-9]+)")]
     private static partial Regex NftRuleWithComment();
 
-    private static Task<CommandOutput> RunNftAsync(string script, CancellationToken ct)
+    private static Task<CommandOutput> RunNftAsync(string script, CancellationToken ct, bool json = false)
     {
         string nft = ExternalCommand.Find("nft") ?? throw new CniException(CniErrorCode.Internal, "nft not found: install nftables or use ipMasqBackend \"iptables\"");
-        return ExternalCommand.RunAsync(nft, ["-f", "-"], script, ct);
+        return ExternalCommand.RunAsync(nft, json ? ["-j", "-f", "-"] : ["-f", "-"], script, ct);
     }
 
-    internal static async Task NftAsync(string script, CancellationToken ct)
+    /// <summary>Runs <paramref name="script"/> with <c>nft -f -</c> (<c>nft -j -f -</c> when <paramref name="json"/>), failing with nft's error.</summary>
+    internal static async Task NftAsync(string script, CancellationToken ct, bool json = false)
     {
-        CommandOutput output = await RunNftAsync(script, ct).ConfigureAwait(false);
+        CommandOutput output = await RunNftAsync(script, ct, json).ConfigureAwait(false);
         if (!output.Succeeded)
             throw new CniException(CniErrorCode.Internal, $"nft failed: {output.Stderr.Trim()}", script);
     }

@@ -186,16 +186,6 @@ public class IpMasqueradeTests
         Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.InvalidNetworkConfig));
         Assert.That(ex.Message, Does.Contain("ipMasqBackend"));
     }
-
-    [Test]
-    public void MacSpoofCheckScript()
-    {
-        string script = MacSpoofCheck.SetupScript("veth1234", "0A:58:0A:00:00:02", "c1-eth0");
-        Assert.That(script, Does.Contain("add chain bridge nat PREROUTING { type filter hook prerouting priority -300 ; policy accept ; }"));
-        Assert.That(script, Does.Contain("add rule bridge nat PREROUTING iifname \"veth1234\" jump cni-br-iface-c1-eth0 comment \"macspoofchk-c1-eth0\""));
-        Assert.That(script, Does.Contain("add rule bridge nat cni-br-iface-c1-eth0-mac ether saddr 0a:58:0a:00:00:02 return"));
-        Assert.That(script, Does.Contain("add rule bridge nat cni-br-iface-c1-eth0-mac drop"));
-    }
 }
 
 public class MacAddressArgsTests
