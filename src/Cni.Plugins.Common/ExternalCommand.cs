@@ -21,14 +21,19 @@ public static class ExternalCommand
 {
     private static readonly string[] FallbackDirectories = ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"];
 
-    /// <summary>The full path of <paramref name="name"/>, or null when it is not installed.</summary>
+    /// <summary>The full path of <paramref name="name"/>, or null when it is not installed: the first executable regular
+    /// file of that name in an absolute PATH entry or a fallback directory. As Go's <c>exec.LookPath</c> (which refuses
+    /// results relative to the working directory), empty and relative PATH entries are skipped: a plugin's working
+    /// directory is its caller's, and a tool found there would run with our privileges.</summary>
     public static string? Find(string name)
     {
-        IEnumerable<string> dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(FallbackDirectories);
+        IEnumerable<string> dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Concat(FallbackDirectories);
         foreach (string dir in dirs)
         {
+            if (!Path.IsPathRooted(dir))
+                continue;
             string candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate))
+            if (PluginExecutor.IsRegularExecutable(candidate))
                 return candidate;
         }
         return null;

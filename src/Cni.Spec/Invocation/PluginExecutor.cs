@@ -150,7 +150,8 @@ public sealed class PluginExecutor
 
     private static string Truncate(string text) => text.Length <= 512 ? text.Trim() : text[..512].Trim() + "...";
 
-    private static bool IsRegularExecutable(string path)
+    /// <summary>True for an existing regular file (after following symlinks) with an execute bit set.</summary>
+    internal static bool IsRegularExecutable(string path)
     {
         var info = new FileInfo(path);
         if (!info.Exists)

@@ -1,0 +1,51 @@
+using Cni.Plugins.Common;
+using Cni.TestSupport;
+
+namespace Cni.Plugins.Common.Tests;
+
+/// <summary>Host tools are looked up as Go's exec.LookPath does: only absolute PATH entries, only executable regular files.</summary>
+[NonParallelizable]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class ExternalCommandTests
+{
+    private string _dir = "", _oldCwd = "";
+    private string? _oldPath;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Directory.CreateTempSubdirectory("cni-lookpath-").FullName;
+        _oldPath = Environment.GetEnvironmentVariable("PATH");
+        _oldCwd = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = _dir;
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        Environment.CurrentDirectory = _oldCwd;
+        Environment.SetEnvironmentVariable("PATH", _oldPath);
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private string Dir(string name) => Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
+
+    [Test]
+    public void Relative_and_empty_PATH_entries_and_non_executables_are_skipped()
+    {
+        string tool = TestEnvironment.UniqueName("cnitool");
+        TestEnvironment.WriteExecutable(Path.Combine(Dir("rel"), tool), "#!/bin/sh\n");  // found through "rel" and "./rel"
+        TestEnvironment.WriteExecutable(Path.Combine(_dir, tool), "#!/bin/sh\n");        // found through "" and "."
+        string plain = Dir("plain");
+        File.WriteAllText(Path.Combine(plain, tool), "not executable");
+        Directory.CreateDirectory(Path.Combine(Dir("withdir"), tool));
+        string good = Path.Combine(Dir("good"), tool);
+        TestEnvironment.WriteExecutable(good, "#!/bin/sh\n");
+
+        Environment.SetEnvironmentVariable("PATH", $"rel:./rel::.:{plain}:{_dir}/withdir:{_dir}/good");
+        Assert.That(ExternalCommand.Find(tool), Is.EqualTo(good));
+
+        Environment.SetEnvironmentVariable("PATH", $"rel:./rel::.:{plain}:{_dir}/withdir");
+        Assert.That(ExternalCommand.Find(tool), Is.Null);
+    }
+}
