@@ -267,3 +267,33 @@ public class CniPluginHostTests
         Assert.That(JsonNode.Parse(env.StdoutText)!["code"]!.GetValue<uint>(), Is.EqualTo(11u));
     }
 }
+
+/// <summary>Stdin is bounded: a configuration larger than <see cref="CniPluginHost.MaxStdinBytes"/> is refused.</summary>
+public class StdinLimitTests
+{
+    [Test]
+    public void Stdin_larger_than_16_MiB_is_refused_with_a_CNI_error_naming_it()
+    {
+        var plugin = new RecordingPlugin();
+        string config = """{"cniVersion":"1.0.0","name":"testnet","type":"fake","pad":""" + "\"" + new string('x', 16 * 1024 * 1024) + "\"}";
+
+        HostRun run = HostKit.Run(plugin, HostKit.AddVariables(), config);
+
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        Assert.That(plugin.Requests, Is.Empty);
+        Assert.That(run.Error.Code, Is.EqualTo((uint)CniErrorCode.InvalidNetworkConfig));
+        Assert.That(run.Error.Msg, Does.Contain("stdin").And.Contain("too large").And.Contain("16777216"));
+    }
+
+    [Test]
+    public void Stdin_of_exactly_16_MiB_is_read()
+    {
+        var plugin = new RecordingPlugin();
+        string head = "{\"cniVersion\":\"1.0.0\",\"name\":\"testnet\",\"type\":\"fake\",\"pad\":\"";
+        string config = head + new string('x', 16 * 1024 * 1024 - head.Length - 2) + "\"}";
+
+        HostRun run = HostKit.Run(plugin, HostKit.AddVariables(), config);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stdout);
+    }
+}

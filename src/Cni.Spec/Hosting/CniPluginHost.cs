@@ -19,6 +19,10 @@ public static class CniPluginHost
     /// <summary>Exit code for any CNI error (the error JSON is on stdout).</summary>
     public const int ExitFailure = 1;
 
+    /// <summary>The largest stdin (network configuration) read: 16 MiB. Larger input is refused with a CNI error
+    /// (invalid network configuration) instead of being read into memory without bound.</summary>
+    public const int MaxStdinBytes = 16 * 1024 * 1024;
+
     /// <summary>Runs <paramref name="plugin"/> once against <paramref name="environment"/> (the process by default).</summary>
     /// <returns>The process exit code: 0 on success, 1 after printing an error.</returns>
     public static async Task<int> RunAsync(ICniPlugin plugin, ICniEnvironment? environment = null, CancellationToken cancellationToken = default)
@@ -206,7 +210,15 @@ public static class CniPluginHost
             while (true)
             {
                 if (length == buffer.Length)
-                    Array.Resize(ref buffer, buffer.Length * 2);
+                {
+                    if (length > MaxStdinBytes)
+                    {
+                        throw new CniException(CniErrorCode.InvalidNetworkConfig,
+                            $"network configuration on stdin is too large: more than {MaxStdinBytes} bytes (16 MiB)");
+                    }
+                    // One byte past the bound, so that exactly MaxStdinBytes fits and one more is seen.
+                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, MaxStdinBytes + 1L));
+                }
                 int read = stdin.Read(buffer, length, buffer.Length - length);
                 if (read <= 0)
                     break;
