@@ -21,6 +21,11 @@ public static class ExternalCommand
 {
     private static readonly string[] FallbackDirectories = ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"];
 
+    /// <summary>How long a tool may run before it is killed and the call fails (<see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// or zero: no limit); by default <see cref="PluginExecutor.DefaultTimeout"/>. A hung <c>nft</c> or <c>iptables</c>
+    /// (e.g. waiting for the xtables lock) must not hang the plugin and its runtime forever.</summary>
+    public static TimeSpan Timeout { get; set; } = PluginExecutor.DefaultTimeout;
+
     /// <summary>The full path of <paramref name="name"/>, or null when it is not installed: the first executable regular
     /// file of that name in an absolute PATH entry or a fallback directory. As Go's <c>exec.LookPath</c> (which refuses
     /// results relative to the working directory), empty and relative PATH entries are skipped: a plugin's working
@@ -40,7 +45,8 @@ public static class ExternalCommand
     }
 
     /// <summary>Runs <paramref name="path"/> (a bare name is looked up as <see cref="Find"/> does) with <paramref name="arguments"/> and <paramref name="stdin"/>, in our
-    /// environment with <c>LC_ALL=C</c>; never throws for a non-zero exit. Cancellation kills the process.</summary>
+    /// environment with <c>LC_ALL=C</c>; never throws for a non-zero exit. Cancellation kills the process; so does
+    /// <see cref="Timeout"/>, which then fails the call with a <see cref="CniException"/>.</summary>
     /// <remarks>The tool is started with <c>posix_spawn</c> and waited for on a thread of its own (the same lean child
     /// runner the IPAM delegation uses): <see cref="System.Diagnostics.Process"/> would add a SIGCHLD thread, an epoll
     /// thread and thread-pool workers, several milliseconds per plugin run.</remarks>
@@ -54,8 +60,8 @@ public static class ExternalCommand
         string[] args = arguments.ToArray();
         List<string> environment = PluginExecutor.BuildEnvironment([new("LC_ALL", "C")]);
         byte[] input = stdin is null ? [] : Encoding.UTF8.GetBytes(stdin);
-        ChildProcess.Outcome outcome = await ChildProcess.OnDedicatedThread(
-            () => ChildProcess.Run(path, args, environment, input, cancellationToken), Path.GetFileName(path)).ConfigureAwait(false);
+        ChildProcess.Outcome outcome = await ChildProcess.RunOnDedicatedThreadAsync(
+            token => ChildProcess.Run(path, args, environment, input, token), Path.GetFileName(path), Timeout, cancellationToken).ConfigureAwait(false);
         return new CommandOutput(outcome.ExitCode, Encoding.UTF8.GetString(outcome.Stdout), Encoding.UTF8.GetString(outcome.Stderr));
     }
 }

@@ -49,3 +49,36 @@ public class ExternalCommandTests
         Assert.That(ExternalCommand.Find(tool), Is.Null);
     }
 }
+
+/// <summary>A host tool that never ends is killed after <see cref="ExternalCommand.Timeout"/>, and the error says so.</summary>
+[NonParallelizable]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class ExternalCommandTimeoutTests
+{
+    [Test, CancelAfter(15_000)]
+    public void A_tool_that_hangs_is_killed_after_the_timeout()
+    {
+        CancellationToken guard = TestContext.CurrentContext.CancellationToken;
+        string dir = Directory.CreateTempSubdirectory("cni-hang-").FullName;
+        TimeSpan old = ExternalCommand.Timeout;
+        try
+        {
+            string pidFile = Path.Combine(dir, "pid");
+            string tool = Path.Combine(dir, "hangs");
+            TestEnvironment.WriteExecutable(tool, $"#!/bin/sh\necho $$ > {pidFile}.tmp; mv {pidFile}.tmp {pidFile}; exec sleep 100000\n");
+            ExternalCommand.Timeout = TimeSpan.FromMilliseconds(200);
+
+            var ex = Assert.ThrowsAsync<Cni.Spec.CniException>(() => ExternalCommand.RunAsync(tool, [], null, guard));
+
+            Assert.That(guard.IsCancellationRequested, Is.False, "the call ended by its timeout, not the test's guard");
+            Assert.That(ex!.Message, Does.Contain("hangs").And.Contain("timed out after 0.2s").And.Contain("killed"));
+            int pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.That(Directory.Exists($"/proc/{pid}"), Is.False, "the tool was killed and reaped");
+        }
+        finally
+        {
+            ExternalCommand.Timeout = old;
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -259,6 +259,25 @@ public class ChildProcessTests
     }
 
     /// <summary>The pid the script wrote (atomically, via rename), once it is there; fails if the run ends first.</summary>
+    [Test, CancelAfter(Guard)]
+    public void A_plugin_that_hangs_is_killed_after_the_executor_timeout_and_the_error_says_so()
+    {
+        string pidFile = Path.Combine(_plugins.Dir, "pid");
+        string path = _plugins.Add("hangs", $"echo $$ > {pidFile}.tmp; mv {pidFile}.tmp {pidFile}; exec sleep 100000");
+        var executor = new PluginExecutor { Timeout = TimeSpan.FromMilliseconds(200) };
+
+        var ex = Assert.ThrowsAsync<CniException>(() => executor.ExecAsync(path, [], ReadOnlyMemory<byte>.Empty, TestToken));
+
+        Assert.That(TestToken.IsCancellationRequested, Is.False, "the call ended by its timeout, not the test's guard");
+        Assert.That(ex!.Message, Does.Contain("plugin hangs").And.Contain("timed out after 0.2s").And.Contain("killed"));
+        int pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(Directory.Exists($"/proc/{pid}"), Is.False, "the child was killed and reaped");
+    }
+
+    [Test]
+    public void The_default_executor_timeout_is_two_minutes() =>
+        Assert.That(PluginExecutor.Default.Timeout, Is.EqualTo(TimeSpan.FromMinutes(2)));
+
     private static int WaitForPid(string pidFile, Task run)
     {
         SpinWait.SpinUntil(() => File.Exists(pidFile) || run.IsCompleted || TestToken.IsCancellationRequested);

@@ -7,10 +7,12 @@ public sealed class ExecPluginInvoker : ICniPluginInvoker
 {
     private readonly PluginExecutor _executor;
 
-    /// <summary>Creates an invoker; <paramref name="stderr"/> receives the plugins' stderr (this process's when null).</summary>
+    /// <summary>Creates an invoker; <paramref name="stderr"/> receives the plugins' stderr (this process's when null).
+    /// The executor's own timeout is off: the runtime bounds each call with <see cref="CniRuntimeOptions.PluginTimeout"/>
+    /// (which may be longer than the executor's default, or none).</summary>
     public ExecPluginInvoker(TextWriter? stderr = null)
     {
-        _executor = stderr is null ? PluginExecutor.Default : new PluginExecutor { Stderr = stderr };
+        _executor = new PluginExecutor { Stderr = stderr, Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <inheritdoc/>

@@ -22,6 +22,14 @@ public sealed class PluginExecutor
     /// <summary>How many times to retry a start that failed with ETXTBSY ("text file busy").</summary>
     public int TextFileBusyRetries { get; init; } = 5;
 
+    /// <summary>How long the plugin may run before it is killed and the call fails (<see cref="Timeout.InfiniteTimeSpan"/>
+    /// or zero: no limit). Two minutes by default, as Cni.Runtime's plugin timeout: a hung delegated plugin must not hang
+    /// its caller forever.</summary>
+    public TimeSpan Timeout { get; init; } = DefaultTimeout;
+
+    /// <summary>The default <see cref="Timeout"/>: two minutes.</summary>
+    public static TimeSpan DefaultTimeout => TimeSpan.FromMinutes(2);
+
     /// <summary>
     /// The first regular, executable file named <paramref name="type"/> in <paramref name="paths"/>.
     /// Throws <see cref="CniException"/> (invalid configuration, 7) when the type is not a bare name or is not found.
@@ -55,9 +63,8 @@ public sealed class PluginExecutor
 
         // The child runs on a dedicated thread (spawn, pipes, wait: no Process machinery, no thread-pool workers), so
         // the caller goes on with its own work meanwhile.
-        Task<ChildProcess.Outcome> done = ChildProcess.OnDedicatedThread(() => RunWithRetries(pluginPath, variables, stdin, cancellationToken),
-            "plugin " + System.IO.Path.GetFileName(pluginPath));
-        ChildProcess.Outcome outcome = await done.ConfigureAwait(false);
+        ChildProcess.Outcome outcome = await ChildProcess.RunOnDedicatedThreadAsync(token => RunWithRetries(pluginPath, variables, stdin, token),
+            "plugin " + System.IO.Path.GetFileName(pluginPath), Timeout, cancellationToken).ConfigureAwait(false);
 
         if (outcome.Stderr.Length > 0)
             await (Stderr ?? Console.Error).WriteAsync(Encoding.UTF8.GetString(outcome.Stderr)).ConfigureAwait(false);
