@@ -179,3 +179,15 @@ public class ConfigParserTests
         Assert.That(Fails("""{"subnet":"10.1.0.0/24","routes":[{"gw":"10.1.0.1"}]}""").Message, Does.Contain("ipam.routes[0].dst"));
     }
 }
+
+/// <summary>host-local reads the top-level keys as Go's encoding/json (and so as the plugin host) does.</summary>
+public class GoJsonKeyParserTests
+{
+    [TestCaseSource(typeof(Cni.TestSupport.GoJsonKeyCases), nameof(Cni.TestSupport.GoJsonKeyCases.NameAndVersion))]
+    public void Name_and_version_are_read_as_Go_does(string config, string name, string version)
+    {
+        HostLocalConfig conf = HostLocalConfigParser.Parse(System.Text.Encoding.UTF8.GetBytes(config), null);
+
+        Assert.That((conf.Name, conf.CniVersion), Is.EqualTo((name, version)));
+    }
+}

@@ -92,3 +92,38 @@ public class NetConfTests
         Assert.That(ex.Message, Does.Contain("$.ipMasq"));
     }
 }
+
+/// <summary>Top-level keys are decoded as Go's encoding/json decodes them, by the host and by <see cref="NetConf.Parse"/> alike.</summary>
+public class GoJsonKeyTests
+{
+    [TestCaseSource(typeof(Cni.TestSupport.GoJsonKeyCases), nameof(Cni.TestSupport.GoJsonKeyCases.NameAndVersion))]
+    public void The_host_reads_name_and_version_as_Go_does(string config, string name, string version)
+    {
+        var plugin = new RecordingPlugin();
+
+        HostRun run = HostKit.Run(plugin, HostKit.AddVariables(), config);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stdout);
+        Assert.That((plugin.Requests.Single().Config.Name, plugin.Requests.Single().Config.CniVersion), Is.EqualTo((name, version)));
+    }
+
+    [TestCaseSource(typeof(Cni.TestSupport.GoJsonKeyCases), nameof(Cni.TestSupport.GoJsonKeyCases.NameAndVersion))]
+    public void NetConf_Parse_reads_name_and_version_as_Go_does(string config, string name, string version)
+    {
+        NetConf conf = NetConf.Parse(System.Text.Encoding.UTF8.GetBytes(config));
+
+        Assert.That((conf.Name, conf.CniVersion, conf.Type, conf.Ipam?.Type), Is.EqualTo((name, version, "fake", "host-local")));
+        Assert.That(conf.ExtensionData?.Select(p => p.Key), Is.Null.Or.Empty, "no case variant of a known key is left as an unknown key");
+    }
+
+    [TestCase("cniVersion", "cniVersion", true)]
+    [TestCase("CNIVERSION", "cniVersion", true)]
+    [TestCase("cniVerſion", "cniVersion", true)]
+    [TestCase("name", "nam", false)]
+    [TestCase("naMe", "name", true)]
+    [TestCase("\u212Aey", "key", true)]
+    [TestCase("kéy", "KÉY", true)]
+    [TestCase("nam\u0130", "nami", false)]
+    public void Key_matching_is_Go_folding(string key, string field, bool matches) =>
+        Assert.That(GoJsonKeys.Matches(key, field), Is.EqualTo(matches));
+}

@@ -277,13 +277,15 @@ internal static class HostLocalConfigParser
         return routes;
     }
 
-    /// <summary>Go's encoding/json key matching: case-insensitive, the last matching key wins; JSON null counts as absent.</summary>
-    internal static ConfigValue? Get(ConfigValue obj, string key)
+    /// <summary>Go's encoding/json key matching (<see cref="GoJsonKeys.Matches"/>): case-insensitive, the last matching key
+    /// wins; JSON null counts as absent. With <paramref name="nullIgnored"/> (Go's string and number fields) a null is
+    /// skipped and an earlier value stays, as Go leaves such a field alone; otherwise (pointers, slices) it resets.</summary>
+    internal static ConfigValue? Get(ConfigValue obj, string key, bool nullIgnored = false)
     {
         ConfigValue? found = null;
         foreach (ConfigProperty p in obj.EnumerateObject())
         {
-            if (string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase))
+            if (GoJsonKeys.Matches(p.Name, key) && !(nullIgnored && p.Value.ValueKind == JsonValueKind.Null))
                 found = p.Value;
         }
         return found is { ValueKind: JsonValueKind.Null } ? null : found;
@@ -291,7 +293,7 @@ internal static class HostLocalConfigParser
 
     private static string? GetString(ConfigValue obj, string key, string field)
     {
-        if (Get(obj, key) is not { } value)
+        if (Get(obj, key, nullIgnored: true) is not { } value)
             return null;
         return AsString(value, field);
     }
@@ -301,7 +303,7 @@ internal static class HostLocalConfigParser
 
     private static int? GetInt(ConfigValue obj, string key, string field)
     {
-        if (Get(obj, key) is not { } value)
+        if (Get(obj, key, nullIgnored: true) is not { } value)
             return null;
         return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) ? n : throw Invalid($"{field} must be an integer");
     }

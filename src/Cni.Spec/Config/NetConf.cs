@@ -136,9 +136,12 @@ public class NetConf
     /// Parses a plugin configuration; <c>prevResult</c> is read in the configuration's own version when first used.
     /// Throws <see cref="CniException"/>: decoding failure (6) for malformed JSON, invalid configuration (7) for bad values.
     /// </summary>
+    /// <remarks>Top-level keys are read as Go's encoding/json reads them (<see cref="GoJsonKeys"/>): case-insensitively,
+    /// the last of several keys for one field winning.</remarks>
     public static NetConf Parse(ReadOnlySpan<byte> json)
     {
-        NetConf conf = CniJson.Deserialize(json, CniJsonContext.Default.NetConf, "network configuration");
+        byte[]? canonical = NetConfReader.CanonicalTopLevel(json);
+        NetConf conf = CniJson.Deserialize(canonical ?? json, CniJsonContext.Default.NetConf, "network configuration");
         return NetConfReader.Complete(conf);
     }
 

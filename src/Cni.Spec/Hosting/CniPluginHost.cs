@@ -140,9 +140,10 @@ public static class CniPluginHost
         // The plain case is read without serializer metadata (start-up cost); anything else takes the serializer's
         // path, which then reports the same errors in the same order as always.
         NetConf? fast = NetConfReader.TryRead(stdin, out string? rawVersion, out string? rawName);
+        // Keys decided as Go decides them (case-insensitive, last wins), the same way NetConf.Parse reads them.
         ConfigProbe probe = fast is not null
             ? new ConfigProbe { CniVersion = rawVersion, Name = rawName }
-            : CniJson.Deserialize(stdin, CniJsonContext.Default.ConfigProbe, "network configuration");
+            : CniJson.Deserialize(NetConfReader.CanonicalTopLevel(stdin) ?? stdin, CniJsonContext.Default.ConfigProbe, "network configuration");
         CniValidation.ValidateNetworkName(probe.Name);
         string containerId = env.GetVariable(CniEnvironmentVariables.ContainerId) ?? "";
         string ifName = env.GetVariable(CniEnvironmentVariables.IfName) ?? "";

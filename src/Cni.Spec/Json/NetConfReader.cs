@@ -9,7 +9,7 @@ namespace Cni.Spec.Json;
 /// executable more than a millisecond on every run.
 /// </summary>
 /// <remarks>
-/// Only the plain case is handled: every key at most once, every modelled key with the JSON type it is declared with.
+/// Only the plain case is handled: every key at most once and spelled as modelled, every modelled key with the JSON type it is declared with.
 /// Anything else (null values, wrong types, duplicate keys, malformed JSON) returns null, and the caller parses with
 /// <see cref="NetConf.Parse"/>, which then produces the same object or the exact error it always did. For the inputs
 /// it accepts, the result is the object <see cref="NetConf.Parse"/> would build, without <c>prevResult</c> conversion
@@ -37,6 +37,88 @@ internal static class NetConfReader
         {
             return null;
         }
+    }
+
+    /// <summary>The keys <see cref="NetConf"/> models, as written in the spec.</summary>
+    private static readonly string[] TopLevelKeys = ["cniVersion", "name", "type", "ipam", "dns", "ipMasq", "capabilities", "runtimeConfig", "args", "prevResult"];
+
+    /// <summary>The keys <see cref="IpamConfig"/> models.</summary>
+    private static readonly string[] IpamKeys = ["type"];
+
+    /// <summary>The keys whose JSON null Go ignores (string and struct fields of <c>types.NetConf</c>): the earlier value stays.</summary>
+    private static readonly string[] NullIgnoredKeys = ["cniVersion", "name", "type", "ipam", "dns"];
+
+    /// <summary>The modelled key <paramref name="key"/> is read into (<see cref="GoJsonKeys.Matches"/>), or null.</summary>
+    private static string? ModelledKey(string key, string[] modelled)
+    {
+        foreach (string m in modelled)
+        {
+            if (GoJsonKeys.Matches(key, m))
+                return m;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The configuration with its top-level keys decided as Go's encoding/json decides them, written so that the
+    /// serializer (which matches keys exactly) reads the same: a key that folds onto a modelled key (<c>"CNIVersion"</c>)
+    /// is renamed to it, and of several keys for one field only the last is kept, except that a JSON null in a string or
+    /// struct field is ignored, as Go ignores it. Null when nothing needs to change, or when the input is not one
+    /// well-formed JSON object (the serializer then reports it as it always did).
+    /// </summary>
+    internal static byte[]? CanonicalTopLevel(ReadOnlySpan<byte> json)
+    {
+        var entries = new List<(string Name, int Start, int End, bool IsNull)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        bool change = false;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string key = reader.GetString()!;
+                string name = ModelledKey(key, TopLevelKeys) ?? key;
+                change |= !string.Equals(name, key, StringComparison.Ordinal) | !seen.Add(name);
+                reader.Read();
+                int start = (int)reader.TokenStartIndex;
+                bool isNull = reader.TokenType == JsonTokenType.Null;
+                reader.Skip();
+                entries.Add((name, start, (int)reader.BytesConsumed, isNull));
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+                return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        if (!change)
+            return null;
+
+        // The entry each field keeps: the last one, not counting the nulls Go ignores.
+        var kept = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].IsNull && Array.IndexOf(NullIgnoredKeys, entries[i].Name) >= 0)
+                continue;
+            kept[entries[i].Name] = i;
+        }
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(json.Length);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = PlainJsonEncoder.Instance }))
+        {
+            writer.WriteStartObject();
+            for (int i = 0; i < entries.Count; i++)
+            {
+                if (kept.GetValueOrDefault(entries[i].Name, -1) != i)
+                    continue;
+                writer.WritePropertyName(entries[i].Name);
+                writer.WriteRawValue(json[entries[i].Start..entries[i].End], skipInputValidation: true);
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>
@@ -69,7 +151,7 @@ internal static class NetConfReader
                 : -1;
             if (key < 0)
             {
-                if (!ReadExtension(ref reader, conf.ExtensionData ??= new JsonObject(NodeOptions)))
+                if (!ReadExtension(ref reader, conf.ExtensionData ??= new JsonObject(NodeOptions), TopLevelKeys))
                     return null;
                 continue;
             }
@@ -149,7 +231,7 @@ internal static class NetConfReader
                 typeSeen = true;
                 ipam.Type = reader.GetString()!;
             }
-            else if (!ReadExtension(ref reader, ipam.ExtensionData ??= new JsonObject(NodeOptions)))
+            else if (!ReadExtension(ref reader, ipam.ExtensionData ??= new JsonObject(NodeOptions), IpamKeys))
             {
                 return null;
             }
@@ -214,12 +296,13 @@ internal static class NetConfReader
         return list;
     }
 
-    /// <summary>An unmodelled key and its value, stored as the serializer stores extension data; false on a duplicate key.</summary>
-    private static bool ReadExtension(ref Utf8JsonReader reader, JsonObject extension)
+    /// <summary>An unmodelled key and its value, stored as the serializer stores extension data; false on a duplicate key
+    /// and on a key Go would read into one of <paramref name="modelled"/> ("NAME", "cniverſion": see <see cref="CanonicalTopLevel"/>).</summary>
+    private static bool ReadExtension(ref Utf8JsonReader reader, JsonObject extension, string[] modelled)
     {
         string name = reader.GetString()!;
         reader.Read();
-        if (extension.ContainsKey(name))
+        if (extension.ContainsKey(name) || ModelledKey(name, modelled) is not null)
             return false;
         // JsonNode.Parse, not the serializer's node converter: asking the serializer for its JsonNode metadata costs a
         // plugin about 0.3 ms of start-up (polymorphism attributes, array types built at run time). The nodes read the
