@@ -66,6 +66,17 @@ public sealed class CniRuntime
                 byte[] stdout = await InvokeAsync(network, plugin, i, CniCommand.Add, runtimeConf, config, cancellationToken).ConfigureAwait(false);
                 result = ParseResult(network, plugin, i, stdout);
             }
+            // Inside the try: an attachment whose result cannot be cached is unknown to later DELs and GCs, so a failed
+            // write is an ADD failure like any other and is undone the same way.
+            try
+            {
+                Cache.Write(network.Name, runtimeConf, network.Bytes, result!);
+            }
+            catch (CniException ex)
+            {
+                throw new CniRuntimeException(ex.NumericCode, $"network \"{network.Name}\": failed to set cached result: {ex.Message}", ex.Details,
+                    network.Name, CniCommand.Add, innerException: ex);
+            }
         }
         catch (CniRuntimeException) when (_options.DeleteOnAddFailure && !cancellationToken.IsCancellationRequested)
         {
@@ -78,16 +89,6 @@ public sealed class CniRuntime
                 // Best effort: the ADD's error is what the caller needs.
             }
             throw;
-        }
-
-        try
-        {
-            Cache.Write(network.Name, runtimeConf, network.Bytes, result!);
-        }
-        catch (CniException ex)
-        {
-            throw new CniRuntimeException(ex.NumericCode, $"network \"{network.Name}\": failed to set cached result: {ex.Message}", ex.Details,
-                network.Name, CniCommand.Add, innerException: ex);
         }
         return result!;
     }
@@ -167,7 +168,8 @@ public sealed class CniRuntime
     /// GC: deletes every cached attachment of the network that is not in <paramref name="validAttachments"/> (DEL
     /// with the arguments of its ADD), then, for 1.1.0 networks, sends GC to every plugin with
     /// <c>cni.dev/valid-attachments</c>. Goes on after failures and reports them all. Nothing runs when the network
-    /// sets <c>disableGC</c>.
+    /// sets <c>disableGC</c>. Also removes the cache's temporary files that crashed writers left
+    /// (<see cref="CniResultCache.SweepTemporaryFiles"/>, older than <see cref="CniResultCache.TemporaryFileMaxAge"/>).
     /// </summary>
     public async Task GcNetworkListAsync(CniNetworkConfig network, IEnumerable<CniGcAttachment>? validAttachments, CancellationToken cancellationToken = default)
     {
@@ -178,6 +180,7 @@ public sealed class CniRuntime
         var keep = new HashSet<CniGcAttachment>(valid);
         var errors = new List<CniRuntimeException>();
 
+        Cache.SweepTemporaryFiles(CniResultCache.TemporaryFileMaxAge);
         foreach (CniCachedAttachment attachment in Cache.ListAttachments())
         {
             if (attachment.Network != network.Name || keep.Contains(new CniGcAttachment(attachment.ContainerId, attachment.IfName)))

@@ -131,4 +131,31 @@ public class CacheTests
     {
         Assert.Throws<CniException>(() => _cache.GetPath(network, id, ifName));
     }
+
+    [Test]
+    public void Old_temporary_files_of_crashed_writers_are_swept_and_nothing_else()
+    {
+        _cache.Write("net", new CniRuntimeConf { ContainerId = "c1", NetNs = "/var/run/netns/x", IfName = "eth0" }, "{}"u8, SampleResult());
+        string results = _cache.ResultsDirectory;
+        string Make(string name, TimeSpan age)
+        {
+            string path = Path.Combine(results, name);
+            File.WriteAllText(path, "partial");
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow - age);
+            return path;
+        }
+        string oldTemp = Make(".net-c2-eth0.4242.0123456789abcdef0123456789abcdef.tmp", TimeSpan.FromHours(1));
+        string freshTemp = Make(".net-c3-eth0.4242.fedcba9876543210fedcba9876543210.tmp", TimeSpan.Zero);
+        string foreign = Make(".someone-elses.tmp", TimeSpan.FromHours(1));
+        string oldEntry = Path.Combine(results, "net-c1-eth0");
+        File.SetLastWriteTimeUtc(oldEntry, DateTime.UtcNow - TimeSpan.FromHours(1));
+
+        int swept = _cache.SweepTemporaryFiles(TimeSpan.FromMinutes(10));
+
+        Assert.That(swept, Is.EqualTo(1));
+        Assert.That(File.Exists(oldTemp), Is.False, "an old temporary file of ours is removed");
+        Assert.That(File.Exists(freshTemp), Is.True, "a write in progress is left alone");
+        Assert.That(File.Exists(foreign), Is.True, "a file not named as ours is left alone");
+        Assert.That(File.Exists(oldEntry), Is.True, "entries are never swept");
+    }
 }

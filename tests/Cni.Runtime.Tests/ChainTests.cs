@@ -147,6 +147,21 @@ public class ChainTests : RuntimeTestBase
     }
 
     [Test]
+    public void DeleteOnAddFailureAlsoUndoesTheChainWhenTheCacheCannotBeWritten()
+    {
+        // Every plugin succeeded, then the result could not be cached: without a DEL the attachment is set up but unknown
+        // to the runtime (no cache entry for a later DEL or GC to find).
+        Runtime.Options.DeleteOnAddFailure = true;
+        File.WriteAllText(Dir.Combine("cache"), "a file where the cache directory should be");
+
+        var ex = Assert.ThrowsAsync<CniRuntimeException>(() => Runtime.AddNetworkListAsync(Network(ThreePlugins), Attachment()))!;
+
+        Assert.That(ex.Message, Does.Contain("cached result"));
+        Assert.That(Log.Calls.Where(c => c.Command == CniCommand.Add).Select(c => c.Plugin), Is.EqualTo(new[] { "first", "second", "third" }));
+        Assert.That(Log.Calls.Where(c => c.Command == CniCommand.Del).Select(c => c.Plugin), Is.EqualTo(new[] { "third", "second", "first" }));
+    }
+
+    [Test]
     public void InvalidAttachmentsAreRefusedBeforeAnyPluginRuns()
     {
         CniNetworkConfig network = Network(ThreePlugins);

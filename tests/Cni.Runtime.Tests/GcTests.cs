@@ -37,6 +37,20 @@ public class GcTests : RuntimeTestBase
     }
 
     [Test]
+    public async Task GcSweepsOldTemporaryFilesOfTheCache()
+    {
+        CniNetworkConfig network = Network(Net110);
+        await Runtime.AddNetworkListAsync(network, Attachment("keep", "eth0"));
+        string leftover = Path.Combine(Runtime.Cache.ResultsDirectory, ".gcnet-gone-eth0.4242.0123456789abcdef0123456789abcdef.tmp");
+        File.WriteAllText(leftover, "partial");
+        File.SetLastWriteTimeUtc(leftover, DateTime.UtcNow - CniResultCache.TemporaryFileMaxAge - TimeSpan.FromMinutes(1));
+
+        await Runtime.GcNetworkListAsync(network, [new CniGcAttachment("keep", "eth0")]);
+
+        Assert.That(File.Exists(leftover), Is.False);
+    }
+
+    [Test]
     public async Task GcWithNothingValidDeletesEveryAttachmentOfTheNetwork()
     {
         CniNetworkConfig network = Network(Net110);

@@ -39,6 +39,42 @@ public class ToolTests
     }
 
     [Test]
+    public void A_cache_write_syncs_the_file_before_the_rename_and_the_directory_after_it()
+    {
+        // Traced from the start (attaching to a running process traces nothing on some sandboxes): the cni tool's ADD.
+        string strace = TestEnvironment.RequireTool("strace", "apt-get install strace");
+        string tool = Path.Combine(AppContext.BaseDirectory, "cni");
+        string log = _dir.Combine("strace.log"), cache = _dir.Combine("cache");
+        var start = new System.Diagnostics.ProcessStartInfo(strace,
+            ["-f", "-y", "-qq", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o", log, tool, "add", "toolnet", "/ns", "--cache-dir", cache])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach ((string name, string? value) in _env)
+            start.Environment[name] = value;
+        start.Environment["CNI_CONTAINERID"] = "c1";
+        using (var p = System.Diagnostics.Process.Start(start)!)
+        {
+            string stderr = p.StandardError.ReadToEnd();
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.That(p.ExitCode, Is.EqualTo(0), stderr);
+        }
+
+        string results = Path.Combine(cache, "results");
+        string[] calls = File.ReadAllLines(log).Where(l => l.Contains(results, StringComparison.Ordinal))
+            .Select(l => l[(l.IndexOf(' ', StringComparison.Ordinal) + 1)..].TrimStart()).ToArray();
+        string all = string.Join("\n", calls);
+        int fileSync = Array.FindIndex(calls, l => l.StartsWith("f", StringComparison.Ordinal) && l.Contains("sync(", StringComparison.Ordinal) && l.Contains(".tmp>", StringComparison.Ordinal));
+        int rename = Array.FindIndex(calls, l => l.StartsWith("rename", StringComparison.Ordinal) && l.Contains("toolnet-c1-eth0\"", StringComparison.Ordinal));
+        int dirSync = Array.FindIndex(calls, l => l.StartsWith("fsync(", StringComparison.Ordinal) && l.Contains(results + ">)", StringComparison.Ordinal));
+        Assert.That(fileSync, Is.GreaterThanOrEqualTo(0), "the temporary file is synced:\n" + all);
+        Assert.That(rename, Is.GreaterThan(fileSync), "before it is renamed:\n" + all);
+        Assert.That(dirSync, Is.GreaterThan(rename), "and the directory after the rename:\n" + all);
+    }
+
+    [Test]
     public void TheContainerIdIsDerivedFromTheNetnsPathLikeCnitool()
     {
         // sha512("/var/run/netns/smokens")[:10] in hex, computed independently (python hashlib).

@@ -116,14 +116,15 @@ public sealed class CniResultCache
                 System.IO.Directory.CreateDirectory(ResultsDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             }
-            temp = Path.Combine(ResultsDirectory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+            temp = Path.Combine(ResultsDirectory, TemporaryName(Path.GetFileName(path)));
             using (var stream = new FileStream(temp, fileOptions))
             {
                 stream.Write(bytes);
-                stream.Flush();
+                stream.Flush(flushToDisk: true); // fsync before the rename: after a crash the entry is whole or absent
             }
             File.Move(temp, path, overwrite: true);
             temp = null;
+            DirectorySync.Sync(ResultsDirectory); // and the rename itself survives the crash
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -131,6 +132,67 @@ public sealed class CniResultCache
                 TryDelete(temp);
             throw new CniException((uint)CniErrorCode.IoFailure, $"failed to write cached result for network \"{network}\" to {path}: {ex.Message}", null, ex);
         }
+    }
+
+    /// <summary>How old a temporary file must be before <see cref="SweepTemporaryFiles"/> takes it for a crashed writer's.</summary>
+    public static readonly TimeSpan TemporaryFileMaxAge = TimeSpan.FromMinutes(10);
+
+    /// <summary>The name an entry is written under before it is renamed into place: <c>.&lt;entry&gt;.&lt;pid&gt;.&lt;32 hex digits&gt;.tmp</c>.</summary>
+    private static string TemporaryName(string entry) => $".{entry}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+
+    /// <summary>True for a name <see cref="TemporaryName"/> makes.</summary>
+    internal static bool IsTemporaryName(string name)
+    {
+        // ".<entry>.<pid>.<guid:N>.tmp", read from the end.
+        if (name.Length < 1 + 1 + 1 + 1 + 1 + 32 + 4 || name[0] != '.' || !name.EndsWith(".tmp", StringComparison.Ordinal))
+            return false;
+        ReadOnlySpan<char> rest = name.AsSpan(1, name.Length - 1 - 4);
+        int dot = rest.LastIndexOf('.');
+        if (dot < 0 || rest.Length - dot - 1 != 32 || !IsLowerHex(rest[(dot + 1)..]))
+            return false;
+        rest = rest[..dot];
+        dot = rest.LastIndexOf('.');
+        return dot > 0 && dot < rest.Length - 1 && !rest[(dot + 1)..].ContainsAnyExceptInRange('0', '9');
+    }
+
+    private static bool IsLowerHex(ReadOnlySpan<char> s)
+    {
+        foreach (char c in s)
+        {
+            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f'))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Removes the temporary files of writers that crashed between creating and renaming them: only names this cache
+    /// writes (<c>.&lt;entry&gt;.&lt;pid&gt;.&lt;32 hex digits&gt;.tmp</c>) last written more than <paramref name="minimumAge"/>
+    /// ago (a younger one may be a write in progress). Returns how many were removed; files that vanish or cannot be
+    /// removed meanwhile are skipped.
+    /// </summary>
+    public int SweepTemporaryFiles(TimeSpan minimumAge)
+    {
+        string dir = ResultsDirectory;
+        if (!System.IO.Directory.Exists(dir))
+            return 0;
+        DateTime cutoff = DateTime.UtcNow - minimumAge;
+        int removed = 0;
+        foreach (string file in System.IO.Directory.EnumerateFiles(dir, ".*.tmp"))
+        {
+            try
+            {
+                if (!IsTemporaryName(Path.GetFileName(file)) || File.GetLastWriteTimeUtc(file) > cutoff)
+                    continue;
+                File.Delete(file);
+                removed++;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Gone or not ours to remove: the next sweep tries again.
+            }
+        }
+        return removed;
     }
 
     /// <summary>Removes the entry; true when there was one.</summary>
