@@ -167,7 +167,8 @@ public sealed class CniRuntime
     /// <summary>
     /// GC: deletes every cached attachment of the network that is not in <paramref name="validAttachments"/> (DEL
     /// with the arguments of its ADD), then, for 1.1.0 networks, sends GC to every plugin with
-    /// <c>cni.dev/valid-attachments</c>. Goes on after failures and reports them all. Nothing runs when the network
+    /// <c>cni.dev/valid-attachments</c> and, as libcni does for plugins written to the 1.1.0 spec text, the same list as
+    /// <c>cni.dev/attachments</c>. Goes on after failures and reports them all. Nothing runs when the network
     /// sets <c>disableGC</c>. Also removes the cache's temporary files that crashed writers left
     /// (<see cref="CniResultCache.SweepTemporaryFiles"/>, older than <see cref="CniResultCache.TemporaryFileMaxAge"/>).
     /// </summary>
@@ -207,6 +208,8 @@ public sealed class CniRuntime
                 CniPluginConfig plugin = network.Plugins[i];
                 JsonObject json = PluginJson(network, plugin);
                 json["cni.dev/valid-attachments"] = validJson.DeepClone();
+                // The 1.1.0 spec text named the key cni.dev/attachments; libcni sends both (containernetworking/cni#1101).
+                json["cni.dev/attachments"] = validJson.DeepClone();
                 try
                 {
                     await InvokeAsync(network, plugin, i, CniCommand.Gc, null, GoJson.Serialize(json), cancellationToken).ConfigureAwait(false);

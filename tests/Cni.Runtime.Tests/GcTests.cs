@@ -30,7 +30,8 @@ public class GcTests : RuntimeTestBase
         // The stale DEL repeats the ADD's arguments from the cache.
         Assert.That((calls[0].NetNs, calls[0].IfName, calls[0].Args), Is.EqualTo(("/var/run/netns/stale", "eth1", "A=1")));
         Assert.That(calls[2].Stdin, Is.EqualTo(
-            """{"cni.dev/valid-attachments":[{"containerID":"keep","ifname":"eth0"}],"cniVersion":"1.1.0","name":"gcnet","type":"first"}"""));
+            """{"cni.dev/attachments":[{"containerID":"keep","ifname":"eth0"}],"cni.dev/valid-attachments":[{"containerID":"keep","ifname":"eth0"}],"cniVersion":"1.1.0","name":"gcnet","type":"first"}"""),
+            "both keys, as libcni sends them: plugins written to the 1.1.0 spec text read cni.dev/attachments");
 
         Assert.That(Runtime.GetCachedAttachments().Select(a => (a.Network, a.ContainerId)),
             Is.EquivalentTo(new[] { ("gcnet", "keep"), ("othernet", "stale") }));
