@@ -158,6 +158,20 @@ public class ConfigParserTests
     }
 
     [Test]
+    public void Requested_addresses_may_carry_a_prefix_everywhere_as_in_the_reference()
+    {
+        // The reference reads CNI_ARGS IP, args.cni.ips and runtimeConfig.ips all with pkg/ip's ParseIP: "ip" or "ip/prefix".
+        const string Ipam = """{"ranges":[[{"subnet":"10.1.0.0/24"}],[{"subnet":"fd00::/120"}],[{"subnet":"10.2.0.0/24"}]]}""";
+        HostLocalConfig c = Parse(Ipam, argsIp: "10.1.0.5/24", extra: ""","args":{"cni":{"ips":["fd00::9/120"]}},"runtimeConfig":{"ips":["10.2.0.7/24"]}""");
+        Assert.That(c.RequestedIps.Select(i => i.ToString()), Is.EqualTo(new[] { "10.1.0.5", "fd00::9", "10.2.0.7" }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Fails(Ipam, argsIp: "10.1.0.5/33").Message, Does.Contain("CNI_ARGS").And.Contain("10.1.0.5/33"));
+            Assert.That(Fails(Ipam, extra: ""","args":{"cni":{"ips":["10.1.0.5/x"]}}""").Message, Does.Contain("args.cni.ips[0]"));
+        });
+    }
+
+    [Test]
     public void OldVersionsAllowOneAddressPerFamily()
     {
         const string Two = """{"ranges":[[{"subnet":"10.1.0.0/24"}],[{"subnet":"10.2.0.0/24"}]]}""";

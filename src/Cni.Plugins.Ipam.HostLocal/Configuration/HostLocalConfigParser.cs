@@ -45,37 +45,15 @@ internal static class HostLocalConfigParser
             var requested = new List<IpAddr>();
             if (!string.IsNullOrEmpty(cniArgsIp))
             {
-                if (!IpAddr.TryParse(cniArgsIp, out IpAddr ip))
+                if (!TryParseRequested(cniArgsIp, out IpAddr ip))
                     throw new CniException(CniErrorCode.InvalidEnvironmentVariables, $"CNI_ARGS: IP=\"{cniArgsIp}\" is not an IP address");
                 requested.Add(ip);
             }
             if (GetObject(root, "args", "args") is { } args && GetObject(args, "cni", "args.cni") is { } cni
                 && GetArray(cni, "ips", "args.cni.ips") is { } argIps)
-            {
-                int i = 0;
-                foreach (ConfigValue e in argIps.EnumerateArray())
-                {
-                    string field = $"args.cni.ips[{i++}]";
-                    string text = AsString(e, field);
-                    if (!IpAddr.TryParse(text, out IpAddr ip))
-                        throw Invalid($"{field}: \"{text}\" is not an IP address");
-                    requested.Add(ip);
-                }
-            }
+                AddRequested(argIps, "args.cni.ips", requested);
             if (runtimeConfig is { } rc1 && GetArray(rc1, "ips", "runtimeConfig.ips") is { } rcIps)
-            {
-                int i = 0;
-                foreach (ConfigValue e in rcIps.EnumerateArray())
-                {
-                    string field = $"runtimeConfig.ips[{i++}]";
-                    string text = AsString(e, field);
-                    string addressText = text.Contains('/') ? text[..text.IndexOf('/')] : text;
-                    if (!IpAddr.TryParse(addressText, out IpAddr ip)
-                        || (text.Contains('/') && !TryParsePrefix(text, out _, out _, out _)))
-                        throw Invalid($"{field}: \"{text}\" is not an IP address");
-                    requested.Add(ip);
-                }
-            }
+                AddRequested(rcIps, "runtimeConfig.ips", requested);
             var distinct = new List<IpAddr>();
             foreach (IpAddr ip in requested)
             {
@@ -275,6 +253,28 @@ internal static class HostLocalConfigParser
             routes.Add(route);
         }
         return routes;
+    }
+
+    /// <summary>Adds each address of the array <paramref name="ips"/> (named <paramref name="name"/> in errors) to <paramref name="requested"/>.</summary>
+    private static void AddRequested(ConfigValue ips, string name, List<IpAddr> requested)
+    {
+        int i = 0;
+        foreach (ConfigValue e in ips.EnumerateArray())
+        {
+            string field = $"{name}[{i++}]";
+            string text = AsString(e, field);
+            if (!TryParseRequested(text, out IpAddr ip))
+                throw Invalid($"{field}: \"{text}\" is not an IP address");
+            requested.Add(ip);
+        }
+    }
+
+    /// <summary>A requested address as the reference's pkg/ip ParseIP reads it: <c>ip</c> or <c>ip/prefix</c> (the prefix is
+    /// checked and dropped: the range decides it).</summary>
+    private static bool TryParseRequested(string text, out IpAddr ip)
+    {
+        int slash = text.IndexOf('/');
+        return IpAddr.TryParse(slash < 0 ? text : text[..slash], out ip) && (slash < 0 || TryParsePrefix(text, out _, out _, out _));
     }
 
     /// <summary>Go's encoding/json key matching (<see cref="GoJsonKeys.Matches"/>): case-insensitive, the last matching key
