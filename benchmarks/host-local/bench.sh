@@ -3,15 +3,24 @@
 #
 # A data directory is filled with reservation files written directly in the reference's format
 # (<ip> holding "<64 hex container id>\r\neth0", last_reserved_ip.0, lock), leaving a few hundred addresses
-# free. Each plugin then works on its own copy: one cold ADD+DEL first (our first run reads every file and
-# builds its index), then N ADD+DEL pairs, the two plugins interleaved pair by pair so that both see the
-# same machine state. Prints the medians and the ratio.
+# free. Each plugin then works on its own copy. The reference keeps no state besides the files, so each of its
+# ADDs costs the same; ours keeps an index of the files (.host-local-cache) and is measured in three states:
+#
+#   warm          the index is current (the previous run on the directory was ours)
+#   cold, stale   the reference ran an ADD+DEL on the directory just before (new files, new directory times)
+#   cold, missing the index was deleted just before (first run on a big network, index lost)
+#
+# Every round runs the reference's ADD and ours in each state, interleaved so that all see the same machine
+# state; every ADD is followed by the DEL of the same container (timed too, shown for information). The
+# reference's copy replays the same history (its extra ADD+DEL stands in for the one it ran on our directory),
+# so both directories must end with the same files. Prints medians and the ratios ours / reference.
 #
 #   usage: benchmarks/host-local/bench.sh [N] [OUR_BINARY] [REFERENCE_BINARY]
-#   defaults: N=15, artifacts/cni/bin/host-local (./build.sh publishes it), /usr/lib/cni/host-local
+#   defaults: N=11, artifacts/cni/bin/host-local (./build.sh publishes it), /usr/lib/cni/host-local
+#   FILL=65000 sets the number of reservations.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-n=${1:-15}
+n=${1:-11}
 ours=${2:-artifacts/cni/bin/host-local}
 ref=${3:-/usr/lib/cni/host-local}
 fill=${FILL:-65000}
@@ -48,19 +57,25 @@ config() { # $1 = data dir
   printf '{"cniVersion":"1.0.0","name":"bench","type":"bridge","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.20.0.0/16"}]]}}' "$1"
 }
 
-now_ns() { date +%s%N; }
+# Runs one command ($1 ADD|DEL) of binary $2 on data dir $3 for container $4; prints elapsed microseconds
+# (process start-up included).
+run() {
+  local conf t0 t1
+  conf=$(config "$3")
+  t0=${EPOCHREALTIME/./}
+  CNI_COMMAND=$1 CNI_CONTAINERID=$4 CNI_NETNS=/var/run/netns/bench CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin "$2" <<<"$conf" >"$work/out" \
+    || { echo "$1 failed ($2): $(cat "$work/out")" >&2; exit 1; }
+  t1=${EPOCHREALTIME/./}
+  echo $(( t1 - t0 ))
+}
 
-# One ADD then one DEL; prints the elapsed milliseconds of the pair, checks both succeeded.
-pair() { # $1 binary, $2 data dir, $3 container id
-  local conf t0 t1 out
-  conf=$(config "$2")
-  t0=$(now_ns)
-  out=$(CNI_COMMAND=ADD CNI_CONTAINERID="$3" CNI_NETNS=/var/run/netns/bench CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin "$1" <<<"$conf") \
-    || { echo "ADD failed ($1): $out" >&2; exit 1; }
-  CNI_COMMAND=DEL CNI_CONTAINERID="$3" CNI_NETNS=/var/run/netns/bench CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin "$1" <<<"$conf" >/dev/null \
-    || { echo "DEL failed ($1)" >&2; exit 1; }
-  t1=$(now_ns)
-  echo $(( (t1 - t0) / 1000000 ))
+# ADD then DEL of container $3 with binary $1 on data dir $2; appends the times to $work/$4.add and $work/$4.del
+# (no name: not recorded).
+pair() {
+  local a d
+  a=$(run ADD "$1" "$2" "$3")
+  d=$(run DEL "$1" "$2" "$3")
+  if [ -n "${4:-}" ]; then echo "$a" >>"$work/$4.add"; echo "$d" >>"$work/$4.del"; fi
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
@@ -69,37 +84,43 @@ cp -a "$work/base" "$work/ours"
 cp -a "$work/base" "$work/ref"
 sync
 
-echo "==> cold: first ADD+DEL on a fresh copy"
-cold_ref=$(pair "$ref" "$work/ref" cold)
-cold_ours=$(pair "$ours" "$work/ours" cold)
-echo "    reference ${cold_ref} ms, ours ${cold_ours} ms (ours reads every file once and builds its index)"
+# One warm-up pair each (page cache; ours builds its index).
+pair "$ref" "$work/ref" warmup
+pair "$ours" "$work/ours" warmup
+rm -f "$work"/*.add "$work"/*.del
 
-echo "==> $n ADD+DEL pairs each, interleaved"
-: >"$work/ref.ms"; : >"$work/ours.ms"
+echo "==> $n rounds: reference ADD+DEL; ours cold (stale), warm, cold (missing)"
 for i in $(seq 1 "$n"); do
-  pair "$ref" "$work/ref" "bench$i" >>"$work/ref.ms"
-  pair "$ours" "$work/ours" "bench$i" >>"$work/ours.ms"
-done
-m_ref=$(median <"$work/ref.ms")
-m_ours=$(median <"$work/ours.ms")
-echo "    reference: $(tr '\n' ' ' <"$work/ref.ms")"
-echo "    ours:      $(tr '\n' ' ' <"$work/ours.ms")"
-echo
-echo "median ADD+DEL on a nearly full /16 ($fill reservations):"
-echo "  reference $ref: ${m_ref} ms"
-echo "  ours      $ours: ${m_ours} ms"
-awk -v r="$m_ref" -v o="$m_ours" 'BEGIN { if (o > 0) printf "  ratio: %.1fx faster\n", r / o }'
+  # the reference's copy gets the same four pairs (the first stands in for the one it runs on ours)
+  pair "$ref" "$work/ref" "go$i"
+  pair "$ref" "$work/ref" "stale$i" ref
+  pair "$ref" "$work/ref" "warm$i" ref
+  pair "$ref" "$work/ref" "missing$i" ref
 
-# Both plugins on one directory: after each reference ADD+DEL our index is stale, and our next run re-checks
-# every file with one statx (reading only what changed) before it can allocate.
-: >"$work/mixed.ms"
-for i in 1 2 3 4 5; do
-  pair "$ref" "$work/ours" "mixgo$i" >/dev/null
-  pair "$ours" "$work/ours" "mixus$i" >>"$work/mixed.ms"
+  pair "$ref" "$work/ours" "go$i"                       # the reference writes: our index is now stale
+  pair "$ours" "$work/ours" "stale$i" stale
+  pair "$ours" "$work/ours" "warm$i" warm
+  rm -rf "$work/ours/.host-local-cache"                 # the index is gone
+  pair "$ours" "$work/ours" "missing$i" missing
 done
-echo "  ours right after a reference run on the same directory (stale index): $(median <"$work/mixed.ms") ms (median of 5)"
-# Replay the same ten ADD+DEL pairs on the reference's copy so that both directories share one history.
-for i in $(seq 1 10); do pair "$ref" "$work/ref" "mix$i" >/dev/null; done
+
+ms() { awk -v u="$1" 'BEGIN { printf "%8.1f ms", u / 1000 }'; }
+echo
+echo "median times on a nearly full /16 ($fill reservations; $n rounds, $((3 * n)) reference runs):"
+printf '  %-26s %11s %11s %11s\n' "" ADD DEL "ADD ratio"
+r_add=$(median <"$work/ref.add"); r_del=$(median <"$work/ref.del")
+printf '  %-26s %11s %11s\n' "reference" "$(ms "$r_add")" "$(ms "$r_del")"
+for state in warm stale missing; do
+  case $state in
+    warm) label="ours, warm" ;;
+    stale) label="ours, cold (after the ref.)" ;;
+    missing) label="ours, cold (no index)" ;;
+  esac
+  o_add=$(median <"$work/$state.add"); o_del=$(median <"$work/$state.del")
+  printf '  %-26s %11s %11s %10sx\n' "$label" "$(ms "$o_add")" "$(ms "$o_del")" "$(awk -v r="$r_add" -v o="$o_add" 'BEGIN { printf "%.3f", o / r }')"
+done
+echo "  (ratio = ours / reference: 0.1 means ours takes a tenth of the reference's time; the DEL after a cold"
+echo "   ADD finds the index the ADD left, so it is warm)"
 
 # Both must have handed out the same addresses: compare the resulting directories (the index aside).
 if diff <(cd "$work/ref/bench" && ls) <(cd "$work/ours/bench" && ls) >/dev/null \
