@@ -415,6 +415,70 @@ public partial class DiskStoreTests
         });
     }
 
+    /// <summary>One run that reserves <paramref name="ip"/> and records the index (threshold lowered to one entry).</summary>
+    private void ReserveAndSaveIndex(string ip)
+    {
+        using DiskStore store = OpenLocked();
+        StoreSnapshot s = store.Load();
+        Assert.That(store.TryReserve(Ip(ip), ReservationKey.For("c", "eth0")), Is.True);
+        s.Set(Ip(ip), ReservationKey.For("c", "eth0"));
+        store.SaveIndex(s, changed: true);
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void TheIndexIsNotWrittenThroughALinkedCacheFolder()
+    {
+        using IndexThreshold _ = IndexFrom(1);
+        string elsewhere = Path.Combine(_dir.Path, "elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        Directory.CreateDirectory(NetDir);
+        File.CreateSymbolicLink(Path.Combine(_dir.Path, DiskStore.CacheDirectoryName), elsewhere);
+        ReserveAndSaveIndex("10.0.0.2");
+        Assert.That(Directory.GetFileSystemEntries(elsewhere), Is.Empty, "nothing written where the link points");
+        Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "10.0.0.2")), Is.EqualTo("c\r\neth0"u8.ToArray()), "the reservation itself is made");
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void TheIndexIsNotWrittenThroughALinkedTemporaryFile()
+    {
+        using IndexThreshold _ = IndexFrom(1);
+        string victim = Path.Combine(_dir.Path, "victim");
+        File.WriteAllText(victim, "precious");
+        string cache = Path.Combine(_dir.Path, DiskStore.CacheDirectoryName);
+        Directory.CreateDirectory(cache);
+        Directory.CreateDirectory(NetDir);
+        File.CreateSymbolicLink(Path.Combine(cache, ".net.tmp"), victim);
+        ReserveAndSaveIndex("10.0.0.2");
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.ReadAllText(victim), Is.EqualTo("precious"));
+            Assert.That(File.Exists(Path.Combine(cache, ".net.tmp")), Is.False, "the link is replaced, and the temporary renamed");
+            Assert.That(new FileInfo(IndexPath).LinkTarget, Is.Null, "the index is a file of its own");
+        });
+        using DiskStore again = OpenLocked();
+        again.Load();
+        Assert.That(again.LoadedFromIndex, Is.True);
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void ALinkInPlaceOfTheIndexIsNeitherReadNorFollowed()
+    {
+        using IndexThreshold _ = IndexFrom(1);
+        ReserveAndSaveIndex("10.0.0.2");
+        string elsewhere = Path.Combine(_dir.Path, "elsewhere-index");
+        File.Move(IndexPath, elsewhere);
+        File.CreateSymbolicLink(IndexPath, elsewhere);
+        using (DiskStore store = OpenLocked())
+        {
+            store.Load();
+            Assert.That(store.LoadedFromIndex, Is.False, "a link is not an index");
+        }
+        Assert.That(File.Exists(elsewhere), Is.True);
+    }
+
     [Test]
     public void RemoveReportsWhetherTheFileExisted()
     {

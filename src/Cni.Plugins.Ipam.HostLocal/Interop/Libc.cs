@@ -4,7 +4,7 @@ namespace Cni.Plugins.Ipam.HostLocal.Interop;
 
 /// <summary>
 /// The few libc calls Tmds.LibC does not expose: <c>flock(2)</c> (the reference locks with flock, which does not
-/// see fcntl locks), <c>clock_gettime(2)</c> and <c>getdents64(2)</c>.
+/// see fcntl locks), <c>clock_gettime(2)</c>, <c>getdents64(2)</c> and <c>renameat(2)</c>.
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -32,4 +32,7 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "getdents64", SetLastError = true)]
     public static partial nint GetDents64(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(LibraryName, EntryPoint = "renameat", SetLastError = true)]
+    public static partial int RenameAt(int oldDirFd, byte* oldPath, int newDirFd, byte* newPath);
 }

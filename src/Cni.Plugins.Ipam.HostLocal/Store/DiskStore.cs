@@ -69,6 +69,7 @@ internal sealed unsafe class DiskStore : IDisposable
 
     private readonly string _dataDir;
     private readonly string _network;
+    private int _dataFd;
     private int _dirFd;
     private int _lockFd = -1;
     private DirStamp _loadedStamp;
@@ -77,10 +78,11 @@ internal sealed unsafe class DiskStore : IDisposable
     private bool _readEveryFile;
     private byte[] _readBuffer = new byte[SmallReadBytes];
 
-    private DiskStore(string dataDir, string network, int dirFd)
+    private DiskStore(string dataDir, string network, int dataFd, int dirFd)
     {
         _dataDir = dataDir;
         _network = network;
+        _dataFd = dataFd;
         _dirFd = dirFd;
     }
 
@@ -110,15 +112,19 @@ internal sealed unsafe class DiskStore : IDisposable
         string dir = Path.Combine(fullDataDir, network);
         if (create)
             MakeDirectories(dir);
-        int fd = OpenPath(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        // The data directory stays open too: the index is reached from it by name, never by a path.
+        int dataFd = OpenPath(fullDataDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = dataFd < 0 ? -1 : OpenAt(dataFd, network, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
         {
             int errno = LibC.errno;
+            if (dataFd >= 0)
+                close(dataFd);
             if (!create && errno == ENOENT)
                 return null;
             throw IoError($"cannot open data directory {dir}", errno);
         }
-        return new DiskStore(fullDataDir, network, fd);
+        return new DiskStore(fullDataDir, network, dataFd, fd);
     }
 
     /// <summary>Takes the exclusive flock on <c>lock</c> (created with mode 0750, like the reference's).</summary>
@@ -472,52 +478,92 @@ internal sealed unsafe class DiskStore : IDisposable
     public void SaveIndex(StoreSnapshot snapshot, bool changed)
     {
         EnsureLocked();
-        string cacheDir = Path.Combine(_dataDir, CacheDirectoryName);
-        string indexPath = Path.Combine(cacheDir, _network);
         if (snapshot.Count < IndexMinEntries && (!_indexExisted || snapshot.Count < IndexMinEntries / 2))
         {
             // A small network: reading its files is cheaper than the index. Remove one left from larger days (its
             // stamp can no longer match, but reading it would be wasted time).
             if (_indexExisted)
             {
-                DeleteIndex(indexPath);
+                DeleteIndex();
                 _indexExisted = false;
             }
             return;
         }
+        DirStamp stamp = StatDirectory();
+        if (!changed && _indexWasValid && stamp.Equals(_loadedStamp))
+            return; // still valid as it is
+        if (stamp.MtimeNanoseconds % 1000 == 0 || !WaitForClockPast(stamp) || !WriteIndex(SerializeIndex(snapshot, stamp)))
+        {
+            DeleteIndex();
+            return;
+        }
+        _indexExisted = true;
+    }
+
+    /// <summary>
+    /// Writes the index as a temporary file renamed over the old one, all relative to the cache folder's descriptor
+    /// and without following a symbolic link anywhere below the data directory: whoever can write there cannot make
+    /// us write elsewhere. False on any failure.
+    /// </summary>
+    private bool WriteIndex(byte[] data)
+    {
+        int cacheFd = OpenCacheDirectory(create: true);
+        if (cacheFd < 0)
+            return false;
         try
         {
-            DirStamp stamp = StatDirectory();
-            if (!changed && _indexWasValid && stamp.Equals(_loadedStamp))
-                return; // still valid as it is
-            if (stamp.MtimeNanoseconds % 1000 == 0 || !WaitForClockPast(stamp))
+            byte[] temp = Encoding.UTF8.GetBytes("." + _network + ".tmp\0"); // network names never start with a dot
+            byte[] name = Encoding.UTF8.GetBytes(_network + "\0");
+            fixed (byte* t = temp)
+                unlinkat(cacheFd, t, 0); // left by a crash, or planted: O_EXCL below must create it
+            int fd = OpenAt(cacheFd, temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4 /* 0644 */);
+            if (fd < 0)
+                return false;
+            bool written;
+            try
             {
-                DeleteIndex(indexPath);
-                return;
+                written = TryWriteAll(fd, data, out _);
             }
-            byte[] data = SerializeIndex(snapshot, stamp);
-            MakeDirectories(cacheDir);
-            string temp = Path.Combine(cacheDir, "." + _network + ".tmp"); // network names never start with a dot
-            File.WriteAllBytes(temp, data);
-            File.Move(temp, indexPath, overwrite: true);
-            _indexExisted = true;
+            finally
+            {
+                close(fd);
+            }
+            fixed (byte* t = temp)
+            fixed (byte* n = name)
+            {
+                if (written && Libc.RenameAt(cacheFd, t, cacheFd, n) == 0)
+                    return true;
+                unlinkat(cacheFd, t, 0);
+                return false;
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CniException)
+        finally
         {
-            DeleteIndex(indexPath);
+            close(cacheFd);
         }
     }
 
-    private static void DeleteIndex(string path)
+    /// <summary>The cache folder, opened without following a link (created first with <paramref name="create"/>); -1 when missing.</summary>
+    private int OpenCacheDirectory(bool create)
     {
-        try
+        byte[] name = Encoding.UTF8.GetBytes(CacheDirectoryName + "\0");
+        if (create)
         {
-            File.Delete(path);
+            fixed (byte* p = name)
+                mkdirat(_dataFd, p, 0x1ed /* 0755 */); // EEXIST (or a link in its place, refused below) is fine
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // A stale index is harmless: its stamp no longer matches the directory.
-        }
+        return OpenAt(_dataFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+    }
+
+    private void DeleteIndex()
+    {
+        int cacheFd = OpenCacheDirectory(create: false);
+        if (cacheFd < 0)
+            return; // no index; a stale one would be harmless anyway: its stamp no longer matches the directory
+        byte[] name = Encoding.UTF8.GetBytes(_network + "\0");
+        fixed (byte* n = name)
+            unlinkat(cacheFd, n, 0);
+        close(cacheFd);
     }
 
     private static bool WaitForClockPast(DirStamp stamp)
@@ -538,7 +584,11 @@ internal sealed unsafe class DiskStore : IDisposable
     /// <summary>The index file's bytes, or null when there is none (the common case on small networks: no exception).</summary>
     private byte[]? ReadIndexBytes()
     {
-        int fd = OpenPath(Path.Combine(_dataDir, CacheDirectoryName, _network), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        int cacheFd = OpenCacheDirectory(create: false);
+        if (cacheFd < 0)
+            return null;
+        int fd = OpenAt(cacheFd, _network, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+        close(cacheFd);
         if (fd < 0)
             return null;
         try
@@ -806,6 +856,11 @@ internal sealed unsafe class DiskStore : IDisposable
         {
             close(_dirFd);
             _dirFd = -1;
+        }
+        if (_dataFd >= 0)
+        {
+            close(_dataFd);
+            _dataFd = -1;
         }
     }
 }
