@@ -480,6 +480,39 @@ public partial class DiskStoreTests
     }
 
     [Test]
+    [NonParallelizable]
+    public void AnIndexStampedLaterThanTheClockIsDropped()
+    {
+        using IndexThreshold _ = IndexFrom(1);
+        ReserveAndSaveIndex("10.0.0.2");
+        // The clock was set back an hour since the index was written: a change made now could carry a time the
+        // index already saw, so neither the index nor its per-file times can be trusted.
+        DiskStore.ClockForTests = () =>
+        {
+            DateTimeOffset earlier = DateTimeOffset.UtcNow.AddHours(-1);
+            return new Interop.Libc.Timespec { Seconds = earlier.ToUnixTimeSeconds(), Nanoseconds = 0 };
+        };
+        try
+        {
+            using DiskStore store = OpenLocked();
+            StoreSnapshot s = store.Load();
+            Assert.Multiple(() =>
+            {
+                Assert.That(store.LoadedFromIndex, Is.False);
+                Assert.That(store.ContentsAreCurrent, Is.True, "every file read again");
+                Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo("c\r\neth0"u8.ToArray()));
+            });
+        }
+        finally
+        {
+            DiskStore.ClockForTests = null;
+        }
+        using DiskStore later = OpenLocked();
+        later.Load();
+        Assert.That(later.LoadedFromIndex, Is.True, "with the clock right again the index is used");
+    }
+
+    [Test]
     public void RemoveReportsWhetherTheFileExisted()
     {
         using DiskStore store = OpenLocked();

@@ -12,6 +12,8 @@ internal static unsafe partial class Libc
 
     public const int LOCK_EX = 2;
 
+    public const int CLOCK_REALTIME = 0;
+
     public const int CLOCK_REALTIME_COARSE = 5;
 
     public const byte DT_UNKNOWN = 0;

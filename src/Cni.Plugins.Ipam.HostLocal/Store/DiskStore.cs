@@ -67,6 +67,9 @@ internal sealed unsafe class DiskStore : IDisposable
     /// </summary>
     internal static int IndexMinEntries { get; set; } = DefaultIndexMinEntries;
 
+    /// <summary>Tests only: the wall clock as <see cref="Load"/> sees it (null: CLOCK_REALTIME).</summary>
+    internal static Func<Libc.Timespec>? ClockForTests { get; set; }
+
     private readonly string _dataDir;
     private readonly string _network;
     private int _dataFd;
@@ -156,7 +159,7 @@ internal sealed unsafe class DiskStore : IDisposable
         _readEveryFile = false;
         byte[]? data = ReadIndexBytes();
         _indexExisted = data is not null;
-        if (data is not null && DeserializeIndex(data, out DirStamp recorded) is { } fromIndex)
+        if (data is not null && DeserializeIndex(data, out DirStamp recorded) is { } fromIndex && !ClockIsBefore(recorded))
         {
             _loadedStamp = StatDirectory();
             if (recorded.Equals(_loadedStamp))
@@ -565,6 +568,25 @@ internal sealed unsafe class DiskStore : IDisposable
             unlinkat(cacheFd, n, 0);
         close(cacheFd);
     }
+
+    /// <summary>
+    /// True when the wall clock reads earlier than the directory times the index recorded: it was set back since.
+    /// Every comparison of times the index relies on (a change after it carries a later stamp) assumes the clock only
+    /// moves forward, so such an index is not used at all: the files are read and a new one is written.
+    /// </summary>
+    private static bool ClockIsBefore(DirStamp stamp)
+    {
+        Libc.Timespec now;
+        if (ClockForTests is { } clock)
+            now = clock();
+        else
+            Libc.ClockGetTime(Libc.CLOCK_REALTIME, &now); // fine-grained: file times may be ahead of the coarse clock
+        return IsEarlier(now.Seconds, now.Nanoseconds, stamp.MtimeSeconds, stamp.MtimeNanoseconds)
+            || IsEarlier(now.Seconds, now.Nanoseconds, stamp.CtimeSeconds, stamp.CtimeNanoseconds);
+    }
+
+    private static bool IsEarlier(long seconds, long nanoseconds, long thanSeconds, long thanNanoseconds) =>
+        seconds < thanSeconds || (seconds == thanSeconds && nanoseconds < thanNanoseconds);
 
     private static bool WaitForClockPast(DirStamp stamp)
     {
