@@ -119,8 +119,9 @@ for state in warm stale missing; do
   o_add=$(median <"$work/$state.add"); o_del=$(median <"$work/$state.del")
   printf '  %-26s %11s %11s %10sx\n' "$label" "$(ms "$o_add")" "$(ms "$o_del")" "$(awk -v r="$r_add" -v o="$o_add" 'BEGIN { printf "%.3f", o / r }')"
 done
-echo "  (ratio = ours / reference: 0.1 means ours takes a tenth of the reference's time; the DEL after a cold"
-echo "   ADD finds the index the ADD left, so it is warm)"
+echo "  (ratio = ours / reference: 0.1 means ours takes a tenth of the reference's time. The DEL after a cold"
+echo "   ADD finds the index the ADD left, but after the reference wrote, that index holds owners the ADD did not"
+echo "   check, so that DEL checks every file's ctime: it pays what the ADD skipped)"
 
 # Both must have handed out the same addresses: compare the resulting directories (the index aside).
 if diff <(cd "$work/ref/bench" && ls) <(cd "$work/ours/bench" && ls) >/dev/null \

@@ -41,7 +41,7 @@ public sealed class HostLocalPlugin : CniPlugin
 
         using DiskStore store = DiskStore.Open(config.DataDir, config.Name, create: true)!;
         store.Lock();
-        StoreSnapshot snapshot = store.Load();
+        StoreSnapshot snapshot = store.Load(exact: false); // names are enough, see HeldBy
         var view = new SnapshotView(store, snapshot);
 
         List<AddressPick> plan;
@@ -315,7 +315,17 @@ public sealed class HostLocalPlugin : CniPlugin
 
         public IpAddr? LastReserved(int rangeSetIndex) => store.ReadLastReserved(rangeSetIndex);
 
-        public IEnumerable<IpAddr> HeldBy(string containerId, string ifName) =>
-            snapshot.Find(ReservationKey.For(containerId, ifName)).Concat(snapshot.Find(ReservationKey.Legacy(containerId)));
+        public IEnumerable<IpAddr> HeldBy(string containerId, string ifName)
+        {
+            byte[] key = ReservationKey.For(containerId, ifName);
+            byte[] legacy = ReservationKey.Legacy(containerId);
+            List<IpAddr> held = [.. snapshot.Find(key), .. snapshot.Find(legacy)];
+            if (held.Count == 0 || snapshot.UncheckedSince is null)
+                return held;
+            // Owners taken from the index on the strength of an unchanged inode: read the files before refusing.
+            foreach (IpAddr address in held)
+                snapshot.Set(address, store.ReadEntry(address));
+            return [.. snapshot.Find(key), .. snapshot.Find(legacy)];
+        }
     }
 }

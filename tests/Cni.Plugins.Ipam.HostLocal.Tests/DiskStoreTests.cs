@@ -513,6 +513,98 @@ public partial class DiskStoreTests
     }
 
     [Test]
+    [NonParallelizable]
+    public void AfterAnotherWriterAnAllocatingLoadReadsOnlyTheNewFiles()
+    {
+        using IndexThreshold _ = IndexFrom(1);
+        using (DiskStore store = OpenLocked())
+        {
+            foreach (string ip in new[] { "10.0.0.2", "10.0.0.3", "10.0.0.4" })
+                store.TryReserve(Ip(ip), ReservationKey.For("old" + ip[^1], "eth0"));
+            store.SaveIndex(store.Scan(), changed: true);
+        }
+
+        // Another writer adds one file and removes one: the index is stale.
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.9"), "added\r\neth0");
+        File.Delete(Path.Combine(NetDir, "10.0.0.3"));
+
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load(exact: false);
+            Assert.Multiple(() =>
+            {
+                Assert.That(store.LoadedFromIndex, Is.False);
+                Assert.That(store.LastScanFilesRead, Is.EqualTo(1), "only the new file is read");
+                Assert.That(s.Slots.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal),
+                    Is.EqualTo(new[] { "10.0.0.2", "10.0.0.4", "10.0.0.9" }), "the names are exact");
+                Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo("old2\r\neth0"u8.ToArray()));
+                Assert.That(s.ContentOf(Ip("10.0.0.9")), Is.EqualTo("added\r\neth0"u8.ToArray()));
+                Assert.That(s.UncheckedSince, Is.Not.Null, "the unchanged files' owners are not checked");
+            });
+            store.SaveIndex(s, changed: false);
+        }
+
+        // The index written from it is current, but says its owners are unchecked: ADD uses it as it is, an exact
+        // load (DEL, CHECK, GC) checks each file, and then writes it back checked.
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load(exact: false);
+            Assert.That(store.LoadedFromIndex, Is.True);
+            Assert.That(s.UncheckedSince, Is.Not.Null);
+        }
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            Assert.Multiple(() =>
+            {
+                Assert.That(store.LoadedFromIndex, Is.False);
+                Assert.That(s.UncheckedSince, Is.Null);
+                Assert.That(store.LastScanFilesRead, Is.EqualTo(1), "the file added after the old index is read again, the others are statx'd");
+            });
+            store.SaveIndex(s, changed: false);
+        }
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            Assert.That(store.LoadedFromIndex, Is.True, "checked: exact loads use it directly");
+            Assert.That(s.UncheckedSince, Is.Null);
+        }
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void AnExactLoadReadsAFileTheIndexKnewUnderTheSameInodeButOlder()
+    {
+        // A file removed and created again under its name can get the freed inode number back: an allocating load
+        // cannot tell, the exact load must (its ctime is later than what the index checked).
+        using IndexThreshold _ = IndexFrom(1);
+        DirStamp stamp;
+        using (DiskStore store = OpenLocked())
+        {
+            store.TryReserve(Ip("10.0.0.2"), ReservationKey.For("now", "eth0"));
+            stamp = store.StatDirectory();
+        }
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot real = store.Scan();
+            var forged = new StoreSnapshot { UncheckedSince = (0, 0) }; // checked before the file existed
+            forged.Set(Ip("10.0.0.2"), ReservationKey.For("before", "eth0"), real.Slots[Ip("10.0.0.2")].Inode);
+            Directory.CreateDirectory(Path.Combine(_dir.Path, DiskStore.CacheDirectoryName));
+            File.WriteAllBytes(IndexPath, DiskStore.SerializeIndex(forged, stamp));
+        }
+        using (DiskStore store = OpenLocked())
+        {
+            Assert.That(store.Load(exact: false).ContentOf(Ip("10.0.0.2")), Is.EqualTo(ReservationKey.For("before", "eth0")),
+                "the allocating load takes the index's word");
+        }
+        using (DiskStore store = OpenLocked())
+        {
+            Assert.That(store.Load().ContentOf(Ip("10.0.0.2")), Is.EqualTo(ReservationKey.For("now", "eth0")),
+                "the exact load reads the file");
+        }
+    }
+
+    [Test]
     public void RemoveReportsWhetherTheFileExisted()
     {
         using DiskStore store = OpenLocked();

@@ -29,6 +29,12 @@ namespace Cni.Plugins.Ipam.HostLocal.Store;
 /// stamps file times has moved past the recorded mtime, so a later change cannot carry the same stamp; where the
 /// file system's timestamps look coarse the index is not written. Files are never rewritten in place by either
 /// plugin (<c>last_reserved_ip.N</c> aside, which the index does not hold).</para>
+/// <para>After another writer the index is stale. ADD needs the names (one directory listing) and owners only to
+/// refuse a second ADD of one attachment, so it takes the index's owner for every name whose inode number (from
+/// the listing, recorded in the index) is unchanged and reads only the new files; owners it would refuse on are
+/// read again first. A file removed and created again with a reused inode number escapes it, so the snapshot and
+/// the index written from it are marked unchecked, and DEL, CHECK and GC, which act on owners, first compare each
+/// such file's ctime with the time the index last checked it (one statx each), reading the ones that changed.</para>
 /// <para>On small networks (fewer than <see cref="IndexMinEntries"/> reservations) the index costs more than it
 /// saves: writing it and waiting for the clock (up to one scheduler tick) costs about as much as reading a thousand
 /// small files (measured with benchmarks/host-local/bench-small.sh). There no index is written, and an index left
@@ -55,7 +61,8 @@ internal sealed unsafe class DiskStore : IDisposable
     private const int MaxContentBytes = 64 * 1024;
     private const int SmallReadBytes = 4096;
     private const int DirectoryReadBytes = 64 * 1024;
-    private static readonly byte[] IndexMagic = "HLIDX001"u8.ToArray();
+    private const int UncheckedSize = 1 + 8 + 4;
+    private static readonly byte[] IndexMagic = "HLIDX002"u8.ToArray();
 
     /// <summary>Tests only: skip O_TMPFILE to exercise the named temporary file used where it is unsupported.</summary>
     internal static bool DisableUnnamedTempFiles { get; set; }
@@ -152,7 +159,14 @@ internal sealed unsafe class DiskStore : IDisposable
     /// Reads every reservation: from the index when it still describes the directory; otherwise from the files,
     /// reusing what a stale index knows about each file that has not changed since (see <see cref="Scan"/>).
     /// </summary>
-    public StoreSnapshot Load()
+    /// <param name="exact">
+    /// True (DEL, CHECK, GC: they act on owners): every content is the file's current one. False (ADD: it needs the
+    /// names, and owners only to refuse a second ADD of one attachment): after another writer, the directory is
+    /// listed once and the index's content is taken for every name whose inode number is unchanged, reading only
+    /// new files; the snapshot is then marked <see cref="StoreSnapshot.UncheckedSince"/>, and so is the index
+    /// written from it, until an exact load checks those files' ctimes.
+    /// </param>
+    public StoreSnapshot Load(bool exact = true)
     {
         EnsureLocked();
         _indexWasValid = false;
@@ -162,13 +176,21 @@ internal sealed unsafe class DiskStore : IDisposable
         if (data is not null && DeserializeIndex(data, out DirStamp recorded) is { } fromIndex && !ClockIsBefore(recorded))
         {
             _loadedStamp = StatDirectory();
-            if (recorded.Equals(_loadedStamp))
+            (long Seconds, uint Nanoseconds)? uncheckedSince = fromIndex.UncheckedSince;
+            if (recorded.Equals(_loadedStamp) && (uncheckedSince is null || !exact))
             {
                 _indexWasValid = true;
                 return fromIndex;
             }
             if (recorded.Device == _loadedStamp.Device && recorded.Inode == _loadedStamp.Inode)
-                return Scan(fromIndex, recorded);
+            {
+                // Contents are as of the older of the times they were last checked: the index's own mtime, or
+                // the earlier time an inode-trusting load left unchecked.
+                (long Seconds, uint Nanoseconds) since = uncheckedSince ?? (recorded.MtimeSeconds, recorded.MtimeNanoseconds);
+                StoreSnapshot refreshed = Scan(fromIndex, since, trustInodes: !exact);
+                refreshed.UncheckedSince = exact ? null : since;
+                return refreshed;
+            }
         }
         StoreSnapshot snapshot = Scan();
         _readEveryFile = true;
@@ -180,14 +202,16 @@ internal sealed unsafe class DiskStore : IDisposable
 
     /// <summary>
     /// Reads every file named after an address (the slow path the index avoids). With a stale index, a file whose
-    /// ctime is not later than the directory mtime the index recorded is the one the index saw, with the same
-    /// content: creating, linking, renaming or writing a file sets its ctime to the current time, and every change
-    /// made after the index was written is later than that mtime (the writer waited for the clock to pass it).
-    /// Such files cost one statx instead of open, read and close.
+    /// ctime is not later than <paramref name="since"/> (the directory mtime the index recorded) is the one the
+    /// index saw, with the same content: creating, linking, renaming or writing a file sets its ctime to the
+    /// current time, and every change made after the index was written is later than that mtime (the writer waited
+    /// for the clock to pass it). Such files cost one statx instead of open, read and close; with
+    /// <paramref name="trustInodes"/> not even that: an unchanged inode number in the listing is taken as the same
+    /// file (see <see cref="Load"/>). A changed inode number always means a new file.
     /// </summary>
-    public StoreSnapshot Scan(StoreSnapshot? stale = null, DirStamp staleStamp = default)
+    public StoreSnapshot Scan(StoreSnapshot? stale = null, (long Seconds, uint Nanoseconds) since = default, bool trustInodes = false)
     {
-        var names = new List<(IpAddr Address, byte[] Name, byte Type)>();
+        var names = new List<(IpAddr Address, byte[] Name, byte Type, ulong Inode)>();
         int fd = OpenAt(_dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
             throw IoError($"cannot read {DirectoryPath}", LibC.errno);
@@ -207,12 +231,13 @@ internal sealed unsafe class DiskStore : IDisposable
                     break;
                 for (int offset = 0; offset < n;)
                 {
+                    ulong inode = BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(offset));
                     ushort recordLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(offset + 16));
                     byte type = buffer[offset + 18];
                     ReadOnlySpan<byte> name = buffer.AsSpan(offset + 19, recordLength - 19);
                     name = name[..name.IndexOf((byte)0)];
                     if (IpAddr.TryParseUtf8(name, out IpAddr address) && IsCanonicalName(address, name))
-                        names.Add((address, name.ToArray(), type));
+                        names.Add((address, name.ToArray(), type, inode));
                     offset += recordLength;
                 }
                 if (n > buffer.Length / 2 && buffer.Length < DirectoryReadBytes)
@@ -234,10 +259,13 @@ internal sealed unsafe class DiskStore : IDisposable
             int read = 0;
             for (int i = worker; i < names.Count; i += workers)
             {
-                (IpAddr address, byte[] name, byte type) = names[i];
-                if (stale is not null && stale.Slots.TryGetValue(address, out StoreSnapshot.Slot slot) && UnchangedSince(name, staleStamp))
+                (IpAddr address, byte[] name, byte type, ulong inode) = names[i];
+                if (stale is not null && stale.Slots.TryGetValue(address, out StoreSnapshot.Slot slot)
+                    && (trustInodes
+                        ? slot.Inode != 0 && slot.Inode == inode
+                        : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(name, since)))
                 {
-                    reused[i] = slot;
+                    reused[i] = slot with { Inode = inode };
                     continue;
                 }
                 if (type is Libc.DT_REG or Libc.DT_UNKNOWN)
@@ -260,12 +288,12 @@ internal sealed unsafe class DiskStore : IDisposable
             if (reused[i] is { } slot)
                 snapshot.SetSlot(names[i].Address, slot);
             else
-                snapshot.Set(names[i].Address, contents[i]);
+                snapshot.Set(names[i].Address, contents[i], names[i].Inode);
         }
         return snapshot;
     }
 
-    private bool UnchangedSince(byte[] name, DirStamp stamp)
+    private bool UnchangedSince(byte[] name, (long Seconds, uint Nanoseconds) since)
     {
         statx st;
         byte[] terminated = name.Length > 0 && name[^1] == 0 ? name : [.. name, 0];
@@ -274,8 +302,7 @@ internal sealed unsafe class DiskStore : IDisposable
             if (statx(_dirFd, p, AT_SYMLINK_NOFOLLOW, STATX_CTIME, &st) != 0)
                 return false;
         }
-        return st.stx_ctime.tv_sec < stamp.MtimeSeconds
-            || (st.stx_ctime.tv_sec == stamp.MtimeSeconds && st.stx_ctime.tv_nsec <= stamp.MtimeNanoseconds);
+        return !IsEarlier(since.Seconds, since.Nanoseconds, st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec);
     }
 
     /// <summary>The trimmed content of the file for <paramref name="address"/>, or null when missing or not a regular file.</summary>
@@ -643,15 +670,19 @@ internal sealed unsafe class DiskStore : IDisposable
 
     internal static byte[] SerializeIndex(StoreSnapshot snapshot, DirStamp stamp)
     {
-        int size = IndexMagic.Length + DirStamp.Size + 4 + 8;
+        int size = IndexMagic.Length + DirStamp.Size + UncheckedSize + 4 + 8;
         foreach (KeyValuePair<IpAddr, StoreSnapshot.Slot> e in snapshot.Slots)
-            size += 1 + (e.Key.IsV6 ? 16 : 4) + 4 + e.Value.Length;
+            size += 1 + (e.Key.IsV6 ? 16 : 4) + 8 + 4 + e.Value.Length;
         byte[] data = new byte[size];
         Span<byte> s = data;
         IndexMagic.CopyTo(s);
         int o = IndexMagic.Length;
         stamp.Write(s[o..]);
         o += DirStamp.Size;
+        s[o] = snapshot.UncheckedSince is null ? (byte)0 : (byte)1;
+        BinaryPrimitives.WriteInt64LittleEndian(s[(o + 1)..], snapshot.UncheckedSince?.Seconds ?? 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[(o + 9)..], snapshot.UncheckedSince?.Nanoseconds ?? 0);
+        o += UncheckedSize;
         BinaryPrimitives.WriteInt32LittleEndian(s[o..], snapshot.Count);
         o += 4;
         foreach (KeyValuePair<IpAddr, StoreSnapshot.Slot> e in snapshot.Slots)
@@ -668,6 +699,8 @@ internal sealed unsafe class DiskStore : IDisposable
                 o += 4;
             }
             StoreSnapshot.Slot slot = e.Value;
+            BinaryPrimitives.WriteUInt64LittleEndian(s[o..], slot.Inode);
+            o += 8;
             BinaryPrimitives.WriteInt32LittleEndian(s[o..], slot.IsKnown ? slot.Length : -1);
             o += 4;
             if (slot.IsKnown)
@@ -689,19 +722,22 @@ internal sealed unsafe class DiskStore : IDisposable
     {
         recorded = default;
         ReadOnlySpan<byte> s = data;
-        int headerSize = IndexMagic.Length + DirStamp.Size + 4;
+        int headerSize = IndexMagic.Length + DirStamp.Size + UncheckedSize + 4;
         if (s.Length < headerSize + 8 || !s[..IndexMagic.Length].SequenceEqual(IndexMagic))
             return null;
         if (BinaryPrimitives.ReadUInt64LittleEndian(s[^8..]) != Checksum(s[..^8]))
             return null;
         recorded = DirStamp.Read(s[IndexMagic.Length..]);
         int o = IndexMagic.Length + DirStamp.Size;
+        (long, uint)? uncheckedSince = s[o] == 0 ? null
+            : (BinaryPrimitives.ReadInt64LittleEndian(s[(o + 1)..]), BinaryPrimitives.ReadUInt32LittleEndian(s[(o + 9)..]));
+        o += UncheckedSize;
         int count = BinaryPrimitives.ReadInt32LittleEndian(s[o..]);
         o += 4;
         int end = s.Length - 8;
-        if (count < 0 || count > end / 9)
+        if (count < 0 || count > end / 17)
             return null;
-        var snapshot = new StoreSnapshot(count);
+        var snapshot = new StoreSnapshot(count) { UncheckedSince = uncheckedSince };
         for (int i = 0; i < count; i++)
         {
             if (o + 1 > end)
@@ -722,16 +758,17 @@ internal sealed unsafe class DiskStore : IDisposable
             {
                 return null;
             }
-            if (o + 4 > end)
+            if (o + 12 > end)
                 return null;
-            int length = BinaryPrimitives.ReadInt32LittleEndian(s[o..]);
-            o += 4;
+            ulong inode = BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
+            int length = BinaryPrimitives.ReadInt32LittleEndian(s[(o + 8)..]);
+            o += 12;
             if (length < -1 || length > MaxContentBytes || o + Math.Max(length, 0) > end)
                 return null;
             if (length < 0)
-                snapshot.Set(address, null);
+                snapshot.Set(address, null, inode);
             else
-                snapshot.SetSlice(address, data, o, length);
+                snapshot.SetSlice(address, data, o, length, inode);
             o += Math.Max(length, 0);
         }
         return o == end ? snapshot : null;
@@ -753,7 +790,8 @@ internal sealed unsafe class DiskStore : IDisposable
         return h ^ (h >> 33);
     }
 
-    private DirStamp StatDirectory()
+    /// <summary>The network directory's device, inode, mtime and ctime now.</summary>
+    internal DirStamp StatDirectory()
     {
         statx st;
         byte empty = 0;

@@ -12,8 +12,11 @@ namespace Cni.Plugins.Ipam.HostLocal.Store;
 /// </remarks>
 internal sealed class StoreSnapshot
 {
-    /// <summary>Where the trimmed content of one file lives; <see cref="Buffer"/> is null when the content is unknown.</summary>
-    internal readonly record struct Slot(byte[]? Buffer, int Offset, int Length)
+    /// <summary>
+    /// Where the trimmed content of one file lives; <see cref="Buffer"/> is null when the content is unknown.
+    /// <see cref="Inode"/> is the file's inode number as the directory listed it (0: not known).
+    /// </summary>
+    internal readonly record struct Slot(byte[]? Buffer, int Offset, int Length, ulong Inode = 0)
     {
         public bool IsKnown => Buffer is not null;
 
@@ -26,6 +29,14 @@ internal sealed class StoreSnapshot
 
     public int Count => _entries.Count;
 
+    /// <summary>
+    /// Null when every content is known to be the file's current one. Otherwise the contents were taken from an
+    /// index for files whose inode had not changed, unchecked since this time (a directory mtime): a file created
+    /// again since then under the same name with a reused inode number would carry other content and a later ctime.
+    /// Good enough to allocate (names are exact); <see cref="DiskStore.Load"/> checks them before DEL, CHECK or GC.
+    /// </summary>
+    public (long Seconds, uint Nanoseconds)? UncheckedSince { get; set; }
+
     /// <summary>All addresses and where their contents are.</summary>
     public IReadOnlyDictionary<IpAddr, Slot> Slots => _entries;
 
@@ -36,11 +47,11 @@ internal sealed class StoreSnapshot
         _entries.TryGetValue(address, out Slot slot) && slot.IsKnown ? slot.Content.ToArray() : null;
 
     /// <summary>Records a file and its trimmed content (null: unknown, e.g. not a regular file).</summary>
-    public void Set(IpAddr address, byte[]? trimmedContent) =>
-        _entries[address] = trimmedContent is null ? default : new Slot(trimmedContent, 0, trimmedContent.Length);
+    public void Set(IpAddr address, byte[]? trimmedContent, ulong inode = 0) =>
+        _entries[address] = trimmedContent is null ? new Slot(null, 0, 0, inode) : new Slot(trimmedContent, 0, trimmedContent.Length, inode);
 
     /// <summary>Records a file whose content is a slice of a shared buffer.</summary>
-    internal void SetSlice(IpAddr address, byte[] buffer, int offset, int length) => _entries[address] = new Slot(buffer, offset, length);
+    internal void SetSlice(IpAddr address, byte[] buffer, int offset, int length, ulong inode = 0) => _entries[address] = new Slot(buffer, offset, length, inode);
 
     /// <summary>Records a file with a slot taken from another snapshot.</summary>
     internal void SetSlot(IpAddr address, Slot slot) => _entries[address] = slot;
