@@ -211,7 +211,8 @@ internal sealed unsafe class DiskStore : IDisposable
     /// </summary>
     public StoreSnapshot Scan(StoreSnapshot? stale = null, (long Seconds, uint Nanoseconds) since = default, bool trustInodes = false)
     {
-        var names = new List<(IpAddr Address, byte[] Name, byte Type, ulong Inode)>();
+        // Only what a listed name becomes: its bytes are made again (NameOf) for the few files opened or statx'd.
+        var names = new List<(IpAddr Address, byte Type, ulong Inode)>();
         int fd = OpenAt(_dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
             throw IoError($"cannot read {DirectoryPath}", LibC.errno);
@@ -237,7 +238,7 @@ internal sealed unsafe class DiskStore : IDisposable
                     ReadOnlySpan<byte> name = buffer.AsSpan(offset + 19, recordLength - 19);
                     name = name[..name.IndexOf((byte)0)];
                     if (IpAddr.TryParseUtf8(name, out IpAddr address) && IsCanonicalName(address, name))
-                        names.Add((address, name.ToArray(), type, inode));
+                        names.Add((address, type, inode));
                     offset += recordLength;
                 }
                 if (n > buffer.Length / 2 && buffer.Length < DirectoryReadBytes)
@@ -259,18 +260,18 @@ internal sealed unsafe class DiskStore : IDisposable
             int read = 0;
             for (int i = worker; i < names.Count; i += workers)
             {
-                (IpAddr address, byte[] name, byte type, ulong inode) = names[i];
+                (IpAddr address, byte type, ulong inode) = names[i];
                 if (stale is not null && stale.Slots.TryGetValue(address, out StoreSnapshot.Slot slot)
                     && (trustInodes
                         ? slot.Inode != 0 && slot.Inode == inode
-                        : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(name, since)))
+                        : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(NameOf(address), since)))
                 {
                     reused[i] = slot with { Inode = inode };
                     continue;
                 }
                 if (type is Libc.DT_REG or Libc.DT_UNKNOWN)
                 {
-                    contents[i] = ReadTrimmed(name, ref buffer);
+                    contents[i] = ReadTrimmed(NameOf(address), ref buffer);
                     read++;
                 }
             }
@@ -803,6 +804,8 @@ internal sealed unsafe class DiskStore : IDisposable
 
     private static bool IsCanonicalName(IpAddr address, ReadOnlySpan<byte> name)
     {
+        if (!address.IsV6 && !name.Contains((byte)':'))
+            return true; // the dotted-quad parser takes only the canonical form (four parts, no leading zeros)
         string text = address.ToString();
         if (text.Length != name.Length)
             return false;
