@@ -253,7 +253,8 @@ internal sealed unsafe class DiskStore : IDisposable
         var contents = new byte[]?[names.Count];
         var reused = new StoreSnapshot.Slot?[names.Count];
         int filesRead = 0;
-        int workers = names.Count < 256 ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
+        // Trusting inode numbers, nearly every name is a dictionary look-up: not worth starting the thread pool.
+        int workers = names.Count < 256 || trustInodes ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
         void ScanShare(int worker)
         {
             byte[] buffer = new byte[SmallReadBytes];
