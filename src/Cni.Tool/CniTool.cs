@@ -47,12 +47,16 @@ internal static class CniTool
           validate NETWORK        check the plugins exist and support the network's version; prints capabilities
           version PLUGIN          print what a plugin answers to VERSION
           list                    print the networks in NETCONFPATH and the files that could not be loaded
+          install                 copy cni-plugins into --dir (atomically) and link each CNI type it holds to it
 
         options:
           -i, --ifname NAME       interface name (default: $CNI_IFNAME, else eth0)
           --cache-dir DIR         result cache directory (default: $CNI_CACHE_DIR, else /var/lib/cni)
           --timeout SECONDS       limit for each plugin call (default 120; 0 for none)
           --valid ID/IFNAME       gc: an attachment to keep (repeatable)
+          --dir DIR               install: the plugin directory (default /opt/cni/bin)
+          --from FILE             install: the cni-plugins to install (default: beside this tool, or ../cni/bin)
+          --force                 install: replace files of those type names that are not our links
 
         environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH (default /opt/cni/bin), CNI_IFNAME, CNI_ARGS (K=V;K=V),
           CAP_ARGS (JSON object of capability arguments), CNI_CONTAINERID (default: derived from the netns path
@@ -108,6 +112,9 @@ internal static class CniTool
         string? ifName = null, cacheDir = null;
         double timeoutSeconds = 120;
         var valid = new List<CniGcAttachment>();
+        string installDir = "/opt/cni/bin";
+        string? installFrom = null;
+        bool force = false;
         for (int i = 0; i < args.Length; i++)
         {
             string arg = args[i];
@@ -141,6 +148,15 @@ internal static class CniTool
                         throw new UsageException($"--valid: \"{v}\" is not CONTAINERID/IFNAME");
                     valid.Add(new CniGcAttachment(v[..slash], v[(slash + 1)..]));
                     break;
+                case "--dir":
+                    installDir = Value();
+                    break;
+                case "--from":
+                    installFrom = Value();
+                    break;
+                case "--force":
+                    force = true;
+                    break;
                 case "--":
                     positional.AddRange(args[(i + 1)..]);
                     i = args.Length;
@@ -159,6 +175,11 @@ internal static class CniTool
         }
 
         string command = positional[0];
+        if (command == "install")
+        {
+            Expect(positional, 1, 1, "install [--dir DIR] [--from FILE] [--force]");
+            return await PluginInstaller.InstallAsync(installFrom, installDir, force, stdout, stderr).ConfigureAwait(false);
+        }
         string confDir = NonEmpty(getEnv("NETCONFPATH")) ?? CniConfigLoader.DefaultDirectory;
         var options = new CniRuntimeOptions
         {
@@ -327,7 +348,7 @@ internal static class CniTool
             await stderr.WriteLineAsync($"  {ex.Details}").ConfigureAwait(false);
     }
 
-    private sealed class UsageException(string message) : Exception(message);
+    internal sealed class UsageException(string message) : Exception(message);
 
     private sealed class ConfigException(CniException error) : Exception(error.Message, error)
     {

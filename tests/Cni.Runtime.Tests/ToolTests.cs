@@ -235,3 +235,44 @@ public class ToolWarningTests
         Assert.That(stderr.ToString(), Does.StartWith($"cni: warning: skipped {broken}: "));
     }
 }
+
+/// <summary><c>cni install</c>: the published cni-plugins copied into a directory, each type a link to it.</summary>
+public class InstallTests
+{
+    private static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CniTool.RunAsync(args, _ => null, stdout, stderr, CancellationToken.None).GetAwaiter().GetResult();
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Test]
+    public void Installs_the_executable_and_links_every_type_and_refuses_foreign_files_without_force()
+    {
+        string published = TestEnvironment.RequirePublishedPlugin("cni-plugins");
+        using var dir = new TestDirectory();
+        string bin = dir.Combine("opt-cni-bin");
+        Directory.CreateDirectory(bin);
+        File.WriteAllText(Path.Combine(bin, "portmap"), "someone else's plugin");
+
+        (int code, _, string stderr) = Run("install", "--dir", bin, "--from", published);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(File.ReadAllBytes(Path.Combine(bin, "cni-plugins")), Is.EqualTo(File.ReadAllBytes(published)));
+        foreach (string type in new[] { "bridge", "host-local", "ipvlan", "macvlan", "static", "vlan" })
+            Assert.That(new FileInfo(Path.Combine(bin, type)).LinkTarget, Is.EqualTo("cni-plugins"), type);
+        Assert.That(File.ReadAllText(Path.Combine(bin, "portmap")), Is.EqualTo("someone else's plugin"), "a type we do not hold is left alone");
+        Assert.That(Directory.GetFiles(bin, ".*"), Is.Empty, "no temporary file left");
+        Assert.That(Run("install", "--dir", bin, "--from", published).Code, Is.EqualTo(0), "installing again over our own links");
+
+        File.Delete(Path.Combine(bin, "bridge"));
+        File.WriteAllText(Path.Combine(bin, "bridge"), "the Go bridge");
+        (code, _, stderr) = Run("install", "--dir", bin, "--from", published);
+        Assert.That(code, Is.EqualTo(CniTool.ExitFailed));
+        Assert.That(stderr, Does.Contain("bridge").And.Contain("--force"));
+        Assert.That(File.ReadAllText(Path.Combine(bin, "bridge")), Is.EqualTo("the Go bridge"), "nothing changed without --force");
+
+        Assert.That(Run("install", "--dir", bin, "--from", published, "--force").Code, Is.EqualTo(0));
+        Assert.That(new FileInfo(Path.Combine(bin, "bridge")).LinkTarget, Is.EqualTo("cni-plugins"));
+    }
+}
