@@ -45,7 +45,7 @@ public sealed class BridgeConfig
     /// <summary><c>vlanTrunk</c>: tagged VLANs of the port (ids and ranges).</summary>
     [JsonPropertyName("vlanTrunk")] public List<VlanTrunkEntry>? VlanTrunk { get; set; }
 
-    /// <summary><c>preserveDefaultVlan</c>: keep VLAN 1 on the port when vlan or vlanTrunk is set (default true).</summary>
+    /// <summary><c>preserveDefaultVlan</c>: keep VLAN 1 on the port when vlan or vlanTrunk is set (default false, as the reference since plugins 1.8).</summary>
     [JsonPropertyName("preserveDefaultVlan")] public bool? PreserveDefaultVlan { get; set; }
 
     /// <summary><c>macspoofchk</c>: drop frames from the container whose source MAC is not its own.</summary>
@@ -119,8 +119,9 @@ public sealed class BridgeSettings
     /// <summary>Whether the bridge needs VLAN filtering (vlan or vlanTrunk set).</summary>
     public bool VlanFiltering => Options.Vlan != 0 || Options.VlanTrunk is not null;
 
-    /// <summary>preserveDefaultVlan (default true).</summary>
-    public bool PreserveDefaultVlan => Options.PreserveDefaultVlan ?? true;
+    /// <summary>preserveDefaultVlan: false unless set, for full VLAN isolation (the reference changed its default to
+    /// false in plugins 1.8, containernetworking/plugins#1181).</summary>
+    public bool PreserveDefaultVlan => Options.PreserveDefaultVlan ?? false;
 
     /// <summary>The container MAC requested by the runtime, if any (read for ADD only).</summary>
     public PhysicalAddress? Mac { get; init; }

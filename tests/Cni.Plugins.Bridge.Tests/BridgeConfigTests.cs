@@ -28,7 +28,8 @@ public class BridgeConfigTests
         Assert.That(s.BridgeName, Is.EqualTo("cni0"));
         Assert.That(s.IsLayer3, Is.False);
         Assert.That(s.IsGateway, Is.False);
-        Assert.That(s.PreserveDefaultVlan, Is.True);
+        Assert.That(s.PreserveDefaultVlan, Is.False);
+        Assert.That(BridgeSettings.Load(Request(Conf(",\"preserveDefaultVlan\": true"))).PreserveDefaultVlan, Is.True);
         Assert.That(s.VlanFiltering, Is.False);
         Assert.That(s.MasqBackend, Is.Null);
     }

@@ -174,9 +174,9 @@ public class BridgeKernelTests
             Assert.Ignore("this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): vlan options cannot work here");
         using var h = new BridgeHarness();
         string ns1 = h.CreateNamespace(), ns2 = h.CreateNamespace();
-        JsonObject access = h.Config("1.0.0", """{"vlan": 100, "preserveDefaultVlan": false}""", ipam: false);
+        JsonObject access = h.Config("1.0.0", """{"vlan": 100}""", ipam: false);
         JsonObject r1 = (await h.AddAsync(access, ns1, "pod1")).AssertSuccess().Json;
-        JsonObject trunk = h.Config("1.0.0", """{"vlanTrunk": [{"id": 200}, {"minID": 300, "maxID": 302}]}""", ipam: false);
+        JsonObject trunk = h.Config("1.0.0", """{"vlanTrunk": [{"id": 200}, {"minID": 300, "maxID": 302}], "preserveDefaultVlan": true}""", ipam: false);
         JsonObject r2 = (await h.AddAsync(trunk, ns2, "pod2")).AssertSuccess().Json;
 
         Assert.That(Shell.Run("ip", "-d", "link", "show", h.BridgeName).Stdout, Does.Contain("vlan_filtering 1"));
@@ -185,8 +185,8 @@ public class BridgeKernelTests
         string vlans1 = Shell.Run("bridge", "vlan", "show", "dev", port1).Stdout;
         string vlans2 = Shell.Run("bridge", "vlan", "show", "dev", port2).Stdout;
         Assert.That(vlans1, Does.Match(@"100 PVID Egress Untagged"));
-        Assert.That(vlans1, Does.Not.Match(@"\b1 PVID"), "default VLAN removed (preserveDefaultVlan false)");
-        Assert.That(vlans2, Does.Match(@"\b1 PVID Egress Untagged"), "default VLAN kept (preserveDefaultVlan default true)");
+        Assert.That(vlans1, Does.Not.Match(@"\b1 PVID"), "default VLAN removed (preserveDefaultVlan defaults to false)");
+        Assert.That(vlans2, Does.Match(@"\b1 PVID Egress Untagged"), "default VLAN kept (preserveDefaultVlan true)");
         foreach (string vid in new[] { "200", "300", "301", "302" })
             Assert.That(vlans2, Does.Match($@"\b{vid}\s*$").Or.Match($@"\b{vid}\n"), $"trunk vlan {vid}");
         Assert.That(vlans2, Does.Not.Contain("303"));
