@@ -21,11 +21,6 @@ public static class ExternalCommand
 {
     private static readonly string[] FallbackDirectories = ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"];
 
-    /// <summary>How long a tool may run before it is killed and the call fails (<see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
-    /// or zero: no limit); by default <see cref="PluginExecutor.DefaultTimeout"/>. A hung <c>nft</c> or <c>iptables</c>
-    /// (e.g. waiting for the xtables lock) must not hang the plugin and its runtime forever.</summary>
-    public static TimeSpan Timeout { get; set; } = PluginExecutor.DefaultTimeout;
-
     /// <summary>The full path of <paramref name="name"/>, or null when it is not installed: the first executable regular
     /// file of that name in an absolute PATH entry or a fallback directory. As Go's <c>exec.LookPath</c> (which refuses
     /// results relative to the working directory), empty and relative PATH entries are skipped: a plugin's working
@@ -46,12 +41,20 @@ public static class ExternalCommand
 
     /// <summary>Runs <paramref name="path"/> (a bare name is looked up as <see cref="Find"/> does) with <paramref name="arguments"/> and <paramref name="stdin"/>, in our
     /// environment with <c>LC_ALL=C</c>; never throws for a non-zero exit. Cancellation kills the process; so does
-    /// <see cref="Timeout"/>, which then fails the call with a <see cref="CniException"/>.</summary>
+    /// <paramref name="timeout"/>, which then fails the call with a <see cref="CniException"/>.</summary>
+    /// <param name="path">The tool, or its bare name.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <param name="stdin">What to write on its stdin.</param>
+    /// <param name="cancellationToken">Kills the tool.</param>
+    /// <param name="timeout">How long the tool may run (<see cref="PluginExecutor.DefaultTimeout"/> when null; zero or
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>: no limit): a hung <c>nft</c> or <c>iptables</c> (e.g. waiting
+    /// for the xtables lock) must not hang the plugin and its runtime forever.</param>
     /// <remarks>The tool is started with <c>posix_spawn</c> and waited for on a thread of its own (the same lean child
     /// runner the IPAM delegation uses): <see cref="System.Diagnostics.Process"/> would add a SIGCHLD thread, an epoll
     /// thread and thread-pool workers, several milliseconds per plugin run.</remarks>
     /// <exception cref="System.ComponentModel.Win32Exception">The tool could not be started.</exception>
-    public static async Task<CommandOutput> RunAsync(string path, IEnumerable<string> arguments, string? stdin = null, CancellationToken cancellationToken = default)
+    public static async Task<CommandOutput> RunAsync(string path, IEnumerable<string> arguments, string? stdin = null, CancellationToken cancellationToken = default,
+        TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(arguments);
@@ -61,7 +64,7 @@ public static class ExternalCommand
         List<string> environment = PluginExecutor.BuildEnvironment([new("LC_ALL", "C")]);
         byte[] input = stdin is null ? [] : Encoding.UTF8.GetBytes(stdin);
         ChildProcess.Outcome outcome = await ChildProcess.RunOnDedicatedThreadAsync(
-            token => ChildProcess.Run(path, args, environment, input, token), Path.GetFileName(path), Timeout, cancellationToken).ConfigureAwait(false);
+            token => ChildProcess.Run(path, args, environment, input, token), Path.GetFileName(path), timeout ?? PluginExecutor.DefaultTimeout, cancellationToken).ConfigureAwait(false);
         return new CommandOutput(outcome.ExitCode, Encoding.UTF8.GetString(outcome.Stdout), Encoding.UTF8.GetString(outcome.Stderr));
     }
 }

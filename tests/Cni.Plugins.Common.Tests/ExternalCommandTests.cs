@@ -50,7 +50,7 @@ public class ExternalCommandTests
     }
 }
 
-/// <summary>A host tool that never ends is killed after <see cref="ExternalCommand.Timeout"/>, and the error says so.</summary>
+/// <summary>A host tool that never ends is killed after the timeout of <see cref="ExternalCommand.RunAsync"/>, and the error says so.</summary>
 [NonParallelizable]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class ExternalCommandTimeoutTests
@@ -60,15 +60,12 @@ public class ExternalCommandTimeoutTests
     {
         CancellationToken guard = TestContext.CurrentContext.CancellationToken;
         string dir = Directory.CreateTempSubdirectory("cni-hang-").FullName;
-        TimeSpan old = ExternalCommand.Timeout;
         try
         {
             string pidFile = Path.Combine(dir, "pid");
             string tool = Path.Combine(dir, "hangs");
             TestEnvironment.WriteExecutable(tool, $"#!/bin/sh\necho $$ > {pidFile}.tmp; mv {pidFile}.tmp {pidFile}; exec sleep 100000\n");
-            ExternalCommand.Timeout = TimeSpan.FromMilliseconds(200);
-
-            var ex = Assert.ThrowsAsync<Cni.Spec.CniException>(() => ExternalCommand.RunAsync(tool, [], null, guard));
+            var ex = Assert.ThrowsAsync<Cni.Spec.CniException>(() => ExternalCommand.RunAsync(tool, [], null, guard, TimeSpan.FromMilliseconds(200)));
 
             Assert.That(guard.IsCancellationRequested, Is.False, "the call ended by its timeout, not the test's guard");
             Assert.That(ex!.Message, Does.Contain("hangs").And.Contain("timed out after 0.2s").And.Contain("killed"));
@@ -77,7 +74,6 @@ public class ExternalCommandTimeoutTests
         }
         finally
         {
-            ExternalCommand.Timeout = old;
             Directory.Delete(dir, recursive: true);
         }
     }
