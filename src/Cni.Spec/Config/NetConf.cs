@@ -141,9 +141,13 @@ public class NetConf
     public static NetConf Parse(ReadOnlySpan<byte> json)
     {
         byte[]? canonical = NetConfReader.CanonicalTopLevel(json);
-        NetConf conf = CniJson.Deserialize(canonical ?? json, CniJsonContext.Default.NetConf, "network configuration");
-        return NetConfReader.Complete(conf);
+        return ParseCanonical(canonical ?? json);
     }
+
+    /// <summary><see cref="Parse"/> of a configuration whose top-level keys <see cref="NetConfReader.CanonicalTopLevel"/>
+    /// has already decided.</summary>
+    internal static NetConf ParseCanonical(ReadOnlySpan<byte> json) =>
+        NetConfReader.Complete(CniJson.Deserialize(json, CniJsonContext.Default.NetConf, "network configuration"));
 
     /// <summary>
     /// This configuration as JSON; <see cref="PrevResult"/>, when set, is written as <c>prevResult</c> in <see cref="CniVersion"/>.

@@ -140,10 +140,11 @@ public static class CniPluginHost
         // The plain case is read without serializer metadata (start-up cost); anything else takes the serializer's
         // path, which then reports the same errors in the same order as always.
         NetConf? fast = NetConfReader.TryRead(stdin, out string? rawVersion, out string? rawName);
-        // Keys decided as Go decides them (case-insensitive, last wins), the same way NetConf.Parse reads them.
+        // Keys decided as Go decides them (case-insensitive, last wins), once, for the probe and the configuration.
+        byte[] canonical = fast is not null ? stdin : NetConfReader.CanonicalTopLevel(stdin) ?? stdin;
         ConfigProbe probe = fast is not null
             ? new ConfigProbe { CniVersion = rawVersion, Name = rawName }
-            : CniJson.Deserialize(NetConfReader.CanonicalTopLevel(stdin) ?? stdin, CniJsonContext.Default.ConfigProbe, "network configuration");
+            : CniJson.Deserialize(canonical, CniJsonContext.Default.ConfigProbe, "network configuration");
         CniValidation.ValidateNetworkName(probe.Name);
         string containerId = env.GetVariable(CniEnvironmentVariables.ContainerId) ?? "";
         string ifName = env.GetVariable(CniEnvironmentVariables.IfName) ?? "";
@@ -166,7 +167,7 @@ public static class CniPluginHost
             IfName = ifName,
             Args = args,
             Path = (env.GetVariable(CniEnvironmentVariables.Path) ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries),
-            Config = fast is not null ? NetConfReader.Complete(fast) : NetConf.Parse(stdin),
+            Config = fast is not null ? NetConfReader.Complete(fast) : NetConf.ParseCanonical(canonical),
             RawConfig = stdin,
             Environment = env,
         };
