@@ -103,7 +103,7 @@ public sealed class IpamInvoker
     }
 
     /// <summary>Whether <paramref name="path"/> is, through any links, the file this process runs.</summary>
-    private unsafe bool IsThisExecutable(string path)
+    private bool IsThisExecutable(string path)
     {
         _self ??= Identity(_selfPath);
         return _self is { } self && Identity(path) == self;
