@@ -15,6 +15,22 @@ if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 info() { printf '    %s\n' "$*"; }
 
+# What the demo drives besides our binaries: ip (iproute2) and ping. A fresh Debian may have neither: install them
+# as build.sh installs its toolchain, so that the README's first command passes on a machine with only the .NET SDK.
+missing=()
+command -v ip >/dev/null || missing+=(iproute2)
+command -v ping >/dev/null || command -v busybox >/dev/null || missing+=(iputils-ping)
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
+    echo "==> installing what the demo needs: ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "demo: needs ${missing[*]} (not found, and no apt-get to install them)" >&2
+    exit 1
+  fi
+fi
+
 # The cni tool: the NativeAOT one ./build.sh published, else run the project.
 if [ -n "${CNI_TOOL:-}" ]; then
   cni=("$CNI_TOOL")
