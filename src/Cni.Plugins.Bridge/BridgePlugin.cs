@@ -137,7 +137,7 @@ public class BridgePlugin : CniPlugin
         {
             // Make the bridge (or its VLAN interface) the gateway, and let the host forward.
             if (conf.IsGateway)
-                EnsureGateways(host, bridge, gateways, conf, result, tx);
+                EnsureGateways(host, bridge, hostVeth, gateways, conf, result, tx);
         }
 
         trace.Mark("gateway");
@@ -329,16 +329,39 @@ public class BridgePlugin : CniPlugin
     }
 
     /// <summary>Puts the gateway addresses on the bridge (or on its VLAN gateway interface) and enables forwarding.</summary>
-    private static void EnsureGateways(RtNetlink host, Link bridge, List<IPPrefix> gateways, BridgeSettings conf, CniResult result, AddTransaction tx)
+    /// <remarks>The VLAN gateway interface and the gateway addresses are shared by every attachment of the bridge (or of
+    /// the VLAN): a failed ADD removes one only when it created it and, decided under the bridge's exclusive lock, no
+    /// other port of the bridge (of the VLAN) is there to use it (see <see cref="UsedByOtherPorts"/>).</remarks>
+    private static void EnsureGateways(RtNetlink host, Link bridge, Link ownPort, List<IPPrefix> gateways, BridgeSettings conf, CniResult result, AddTransaction tx)
     {
         Link target = bridge;
-        if (conf.Options.Vlan != 0 && gateways.Count > 0)
+        int vlan = conf.Options.Vlan;
+        if (vlan != 0 && gateways.Count > 0)
         {
-            target = EnsureVlanGateway(host, bridge, conf, tx);
+            target = EnsureVlanGateway(host, bridge, ownPort, conf, tx);
             result.Interfaces.Add(new CniInterface { Name = target.Name, Mac = InterfaceChecks.FormatMac(target.MacAddress) });
         }
         foreach (IPPrefix gw in gateways)
-            EnsureAddress(host, target, gw, conf.Options.ForceAddress);
+        {
+            if (!EnsureAddress(host, target, gw, conf.Options.ForceAddress))
+                continue;
+            string bridgeName = bridge.Name, targetName = target.Name;
+            tx.OnRollback($"remove gateway address {gw} from {targetName} unless another port uses it", () =>
+            {
+                using BridgeLock exclusive = BridgeLock.Exclusive(bridgeName);
+                if (host.FindLink(targetName) is { } link && !UsedByOtherPorts(host, bridgeName, ownPort.Index, vlan))
+                {
+                    try
+                    {
+                        host.DeleteAddress(link.Index, gw.Address, gw.PrefixLength);
+                    }
+                    catch (NetlinkException ex) when (ex.IsNotFound || ex.Errno == NetlinkException.EADDRNOTAVAIL)
+                    {
+                        // Already gone.
+                    }
+                }
+            });
+        }
         var forwarding = new List<SysctlSetting>();
         if (gateways.Any(g => g.Family == AddressFamily.InterNetwork))
             forwarding.Add(new("net/ipv4/ip_forward", "1", Optional: false, OnlyIfDifferent: true));
@@ -358,12 +381,13 @@ public class BridgePlugin : CniPlugin
     /// Adds <paramref name="gw"/> to <paramref name="link"/> unless present. Another IPv4 address (or an overlapping
     /// IPv6 one) is an error, or is replaced with <c>forceAddress</c>.
     /// </summary>
-    private static void EnsureAddress(RtNetlink host, Link link, IPPrefix gw, bool forceAddress)
+    /// <returns>True when this call added the address; false when it was there (or was added concurrently).</returns>
+    private static bool EnsureAddress(RtNetlink host, Link link, IPPrefix gw, bool forceAddress)
     {
         foreach (Address a in host.ListAddresses(link.Index, gw.Family))
         {
             if (a.IPAddress.Equals(gw.Address) && a.PrefixLength == gw.PrefixLength)
-                return;
+                return false;
             if (a.Family == AddressFamily.InterNetworkV6 && a.Scope == RouteScope.Link)
                 continue; // fe80::/64 never conflicts
             var existing = new IPPrefix(a.IPAddress, a.PrefixLength);
@@ -384,7 +408,8 @@ public class BridgePlugin : CniPlugin
         }
         catch (NetlinkException ex) when (ex.IsExists)
         {
-            // Added concurrently by another ADD.
+            // Added concurrently by another ADD: theirs to keep.
+            return false;
         }
         catch (NetlinkException ex)
         {
@@ -393,13 +418,38 @@ public class BridgePlugin : CniPlugin
         // Pin the bridge's MAC to itself: otherwise it follows the lowest port MAC and changes as ports come and go.
         if (link.Kind == "bridge" && link.MacAddress is not null)
             Kernel(() => host.SetMacAddress(link.Index, link.MacAddress), $"could not set bridge's mac on \"{link.Name}\"");
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a port of bridge <paramref name="bridgeName"/> other than <paramref name="ownPort"/> (the failing ADD's,
+    /// about to go) and the VLAN gateways' own bridge ends is attached — in VLAN <paramref name="vlan"/> when not 0.
+    /// Call it under the bridge's exclusive lock: an ADD attaches its port under the shared lock before it uses the
+    /// gateway, so a port not seen here belongs to an ADD that will create again whatever it needs.
+    /// </summary>
+    internal static bool UsedByOtherPorts(RtNetlink host, string bridgeName, int ownPort, int vlan)
+    {
+        if (host.FindLink(bridgeName) is not { Kind: "bridge" } bridge)
+            return false;
+        IReadOnlyList<Link> links = host.ListLinks();
+        // A VLAN gateway BRIDGE.N is one end of a veth pair whose other end is a port of the bridge: not a user.
+        var gatewayEnds = links.Where(l => l.Name.StartsWith(bridgeName + ".", StringComparison.Ordinal) && l.ParentIndex is not null)
+            .Select(l => l.ParentIndex!.Value).ToHashSet();
+        foreach (Link port in links)
+        {
+            if (port.MasterIndex != bridge.Index || port.Index == ownPort || gatewayEnds.Contains(port.Index))
+                continue;
+            if (vlan == 0 || host.ListBridgeVlans(port.Index).Any(v => v.VlanId == vlan))
+                return true;
+        }
+        return false;
     }
 
     /// <summary>
     /// The gateway interface of a VLAN: a veth pair in the host named <c>BRIDGE.VLAN</c> whose other end is an access
     /// port of the VLAN on the bridge. Created once per bridge and VLAN, shared by every attachment.
     /// </summary>
-    private static Link EnsureVlanGateway(RtNetlink host, Link bridge, BridgeSettings conf, AddTransaction tx)
+    private static Link EnsureVlanGateway(RtNetlink host, Link bridge, Link ownPort, BridgeSettings conf, AddTransaction tx)
     {
         string name = $"{bridge.Name}.{conf.Options.Vlan}";
         Link? existing = host.FindLink(name);
@@ -418,7 +468,14 @@ public class BridgePlugin : CniPlugin
         {
             throw new CniException(CniErrorCode.Internal, $"failed to create vlan interface \"{name}\": {ex.Message}");
         }
-        tx.OnRollback($"delete vlan gateway {name}", () => host.DeleteLink(name));
+        string bridgeName = bridge.Name;
+        int vlan = conf.Options.Vlan;
+        tx.OnRollback($"delete vlan gateway {name} (created by this ADD) unless another port of VLAN {vlan} uses it", () =>
+        {
+            using BridgeLock exclusive = BridgeLock.Exclusive(bridgeName);
+            if (host.FindLink(name) is { } gateway && !UsedByOtherPorts(host, bridgeName, ownPort.Index, vlan))
+                host.DeleteLink(gateway.Index);
+        });
         Link peerLink = host.GetLink(peer);
         Kernel(() => host.SetMaster(peerLink.Index, bridge.Index), $"failed to connect \"{peer}\" to bridge {bridge.Name}");
         ConfigurePortVlans(host, peerLink, conf.Options.Vlan, [], conf.PreserveDefaultVlan);

@@ -331,6 +331,32 @@ public class BridgeKernelTests
     }
 
     [Test]
+    public void SharedGatewayObjectsCountAsUsedOnlyWhileAnotherPortIsAttached()
+    {
+        // What a failed ADD's rollback asks, under the bridge lock, before it removes a gateway address or a VLAN
+        // gateway: is a port other than its own (and other than a VLAN gateway's bridge end) on the bridge?
+        using var h = new BridgeHarness();
+        string ns = h.CreateNamespace(); // the "host" here is a namespace of this test's own
+        string br = h.BridgeName, own = TestEnvironment.UniqueName("tbo"), other = TestEnvironment.UniqueName("tbx");
+        Shell.Run("ip", "-n", ns, "link", "add", br, "type", "bridge");
+        Shell.Run("ip", "-n", ns, "link", "add", own, "type", "veth", "peer", "name", own + "p");
+        Shell.Run("ip", "-n", ns, "link", "set", own, "master", br);
+        // A VLAN gateway: BRIDGE.5, whose other end is a port of the bridge.
+        Shell.Run("ip", "-n", ns, "link", "add", br + ".5", "type", "veth", "peer", "name", own + "g");
+        Shell.Run("ip", "-n", ns, "link", "set", own + "g", "master", br);
+        using var netns = Cni.Netlink.NetNs.OpenNamed(ns);
+        using var host = Cni.Netlink.RtNetlink.Open(netns);
+        int ownIndex = host.GetLink(own).Index;
+        Assert.That(BridgePlugin.UsedByOtherPorts(host, br, ownIndex, vlan: 0), Is.False, "only the failing ADD's port and a gateway end");
+
+        Shell.Run("ip", "-n", ns, "link", "add", other, "type", "veth", "peer", "name", other + "p");
+        Shell.Run("ip", "-n", ns, "link", "set", other, "master", br);
+        Assert.That(BridgePlugin.UsedByOtherPorts(host, br, ownIndex, vlan: 0), Is.True, "another attachment's port");
+        Assert.That(BridgePlugin.UsedByOtherPorts(host, br, host.GetLink(other).Index, vlan: 0), Is.True, "seen from the other side");
+        Assert.That(BridgePlugin.UsedByOtherPorts(host, "nosuch" + br[..8], ownIndex, vlan: 0), Is.False, "no bridge: nothing uses it");
+    }
+
+    [Test]
     public async Task AnAddKilledMidwayIsCleanedUpByDel()
     {
         // A runtime's timeout kills the plugin with SIGKILL (libcni's exec.CommandContext): no rollback can run, so the
