@@ -243,7 +243,7 @@ public class BridgePlugin : CniPlugin
                 // Either name may be taken: a host name collision gets a random name, a container one is an error.
                 if (host.FindLink(hostName) is null || attempt >= 10)
                     throw new CniException(CniErrorCode.Internal, $"container veth name \"{ifName}\" already exists in the container (CNI_IFNAME)");
-                hostName = "veth" + Random.Shared.Next().ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+                hostName = RandomVethName();
             }
             catch (NetlinkException ex)
             {
@@ -455,7 +455,7 @@ public class BridgePlugin : CniPlugin
         Link? existing = host.FindLink(name);
         if (existing is not null)
             return existing;
-        string peer = "veth" + Random.Shared.Next().ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+        string peer = RandomVethName();
         try
         {
             host.AddVeth(name, peer, new VethOptions { Mtu = bridge.Mtu, PeerMtu = bridge.Mtu });
@@ -571,26 +571,39 @@ public class BridgePlugin : CniPlugin
         }
     }
 
-    /// <summary>Deletes the host end of this attachment: the one named in prevResult, or the one named after the attachment,
-    /// but only when it is a veth enslaved to this network's bridge.</summary>
+    /// <summary>
+    /// Deletes the host end of this attachment when the container end could not be deleted (no <c>CNI_NETNS</c>, the
+    /// namespace unreachable, or <c>CNI_IFNAME</c> missing in it). The candidate is the host interface prevResult names
+    /// (what ADD created, whatever name it got) or, without prevResult, the name derived from the attachment; it is
+    /// deleted only when it is a veth enslaved to this network's bridge and, when the container namespace can be
+    /// opened, its peer is in that namespace: a name shared by chance with another attachment never disconnects that
+    /// other pod.
+    /// </summary>
     private static void DeleteHostVeth(CniRequest request, BridgeSettings conf)
     {
         using RtNetlink host = RtNetlink.Open();
         Link? bridge = host.FindLink(conf.BridgeName);
         if (bridge is null)
             return;
-        var candidates = new List<string> { HostVethName(conf.Network, request.ContainerId, request.IfName) };
-        if (request.Config.PrevResult is { } prev)
-        {
-            candidates.AddRange(prev.Interfaces
-                .Where(i => string.IsNullOrEmpty(i.Sandbox) && i.Name != conf.BridgeName && !string.IsNullOrEmpty(i.Name))
-                .Select(i => i.Name));
-        }
-        foreach (string name in candidates.Distinct())
+        List<string> candidates = request.Config.PrevResult is { } prev
+            ? prev.Interfaces.Where(i => string.IsNullOrEmpty(i.Sandbox) && i.Name != conf.BridgeName && !string.IsNullOrEmpty(i.Name))
+                .Select(i => i.Name).Distinct().ToList()
+            : [];
+        if (candidates.Count == 0)
+            candidates.Add(HostVethName(conf.Network, request.ContainerId, request.IfName));
+
+        using ContainerNamespace? container = ContainerNamespace.TryOpen(request.NetNs);
+        RtNetlink? inContainer = container?.TryConnect();
+        foreach (string name in candidates)
         {
             Link? veth = host.FindLink(name);
             if (veth is null || veth.Kind != "veth" || veth.MasterIndex != bridge.Index)
                 continue;
+            if (inContainer is not null && !PeerIsIn(inContainer, veth))
+            {
+                request.Environment.Stderr.WriteLine($"bridge: not deleting \"{name}\": its peer is not in {request.NetNs}");
+                continue;
+            }
             try
             {
                 LinkRemoval.Delete(host, null, veth);
@@ -601,6 +614,13 @@ public class BridgePlugin : CniPlugin
             }
         }
     }
+
+    /// <summary>Whether the peer of host veth <paramref name="hostVeth"/> is a link of the namespace <paramref name="container"/>
+    /// is bound to: a veth there whose peer index is the host end's, and whose index is the host end's peer index.</summary>
+    internal static bool PeerIsIn(RtNetlink container, Link hostVeth) =>
+        hostVeth.ParentIndex is int peerIndex
+        && container.FindLink(peerIndex) is { Kind: "veth" } peer
+        && peer.ParentIndex == hostVeth.Index;
 
     // =====================================================================================================
     // CHECK
@@ -708,9 +728,14 @@ public class BridgePlugin : CniPlugin
     // Helpers
     // =====================================================================================================
 
-    /// <summary>The host-side veth name of an attachment: <c>veth</c> + 8 hex digits of SHA-512(network, container, ifname).</summary>
+    /// <summary>The host-side veth name of an attachment: <c>veth</c> + 11 hex digits (the whole 15 characters a name may
+    /// have: 44 bits) of SHA-512(network, container, ifname).</summary>
     public static string HostVethName(string network, string containerId, string ifName) =>
-        "veth" + ManagedSha512.HexOf($"{network}\0{containerId}\0{ifName}")[..8];
+        "veth" + ManagedSha512.HexOf($"{network}\0{containerId}\0{ifName}")[..11];
+
+    /// <summary>A random host-side veth name, for when the derived one is taken: <c>veth</c> + 11 random hex digits.</summary>
+    private static string RandomVethName() =>
+        "veth" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))[..11];
 
     /// <summary>Phase timings on stderr when <c>CNI_BRIDGE_TRACE=1</c> (for profiling; stdout stays the result).</summary>
     private sealed class Trace(CniRequest request)

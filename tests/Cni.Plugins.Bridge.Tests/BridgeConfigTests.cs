@@ -128,7 +128,7 @@ public class BridgeConfigTests
     {
         string a = BridgePlugin.HostVethName("net", "c1", "eth0");
         Assert.That(a, Is.EqualTo(BridgePlugin.HostVethName("net", "c1", "eth0")));
-        Assert.That(a, Does.Match("^veth[0-9a-f]{8}$"));
+        Assert.That(a, Does.Match("^veth[0-9a-f]{11}$"), "the whole 15 characters a name may have");
         Assert.That(a, Is.Not.EqualTo(BridgePlugin.HostVethName("net", "c1", "eth1")));
         Assert.That(a, Is.Not.EqualTo(BridgePlugin.HostVethName("net", "c2", "eth0")));
     }

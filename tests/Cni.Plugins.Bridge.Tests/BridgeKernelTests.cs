@@ -460,6 +460,30 @@ public class BridgeKernelTests
     }
 
     [Test]
+    public async Task DelNeverDeletesAHostVethWhosePeerIsInAnotherPodsNamespace()
+    {
+        // pod1's pair is gone (its container end deleted by hand); pod2's host end happens to carry the name DEL would
+        // derive for pod1. DEL of pod1 finds that name, but its peer is in pod2's namespace: pod2 must stay attached.
+        using var h = new BridgeHarness();
+        JsonObject conf = h.Config("1.0.0", "{}");
+        string ns1 = h.CreateNamespace(), ns2 = h.CreateNamespace();
+        (await h.AddAsync(conf, ns1, "pod1")).AssertSuccess();
+        (await h.AddAsync(conf, ns2, "pod2")).AssertSuccess();
+        Shell.Run("ip", "-n", ns1, "link", "del", "eth0");
+        string pod2Port = h.BridgePorts().Single();
+        string pod1Name = BridgePlugin.HostVethName(h.Network, "pod1", "eth0");
+        Shell.Run("ip", "link", "set", pod2Port, "down");
+        Shell.Run("ip", "link", "set", pod2Port, "name", pod1Name);
+        Shell.Run("ip", "link", "set", pod1Name, "up");
+
+        (await h.DelAsync(conf, BridgeHarness.NsPath(ns1), "pod1")).AssertSuccess();
+        Assert.That(h.BridgePorts(), Is.EqualTo(new[] { pod1Name }), "pod2's port is still on the bridge");
+        Assert.That(Shell.Try("ip", "-n", ns2, "link", "show", "eth0").ExitCode, Is.EqualTo(0), "pod2's interface is still there");
+        (await h.DelAsync(conf, BridgeHarness.NsPath(ns2), "pod2")).AssertSuccess();
+        Assert.That(h.BridgePorts(), Is.Empty);
+    }
+
+    [Test]
     public async Task CheckPassesThenFailsAfterAnAddressIsRemovedByHand([Values("0.4.0", "1.0.0", "1.1.0")] string version, [ValueSource(nameof(Modes))] Mode mode)
     {
         using var h = new BridgeHarness(mode);
