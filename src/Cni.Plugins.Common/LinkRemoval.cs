@@ -21,9 +21,13 @@ namespace Cni.Plugins.Common;
 /// <para>So the request is sent by a helper: this same executable, started with <see cref="HelperArgument"/> and the
 /// namespace as descriptor 3. We return once the link is gone (or the helper reported an error); the helper finishes
 /// the kernel's wait on its own and exits. It holds none of our descriptors (in particular not the runtime's stdout
-/// pipe), so the runtime does not wait for it; it is reaped by whoever inherits it (init or a subreaper), like any
-/// orphan. A runtime that is a subreaper and never reaps foreign children can turn the helper off with
-/// <see cref="DisableVariable"/>.</para>
+/// pipe, nor any descriptor the runtime gave us: a child gets descriptors 0-3 only), so the runtime does not wait for
+/// it; it is reaped by whoever inherits it (init or a subreaper), like any orphan. A double fork would not change who
+/// that is (the kernel hands an orphan to the nearest subreaper ancestor, else to init, however many forks deep), so
+/// the helper is not used where nobody may reap it: when our parent is PID 1 (a runtime running as a container's
+/// init), and when a runtime that is a subreaper and never reaps foreign children sets <see cref="DisableVariable"/>.
+/// A helper that ends without its own error protocol (killed, crashed, not a plugin that knows the argument) makes the
+/// deletion run in-process: it never fails a DEL.</para>
 /// <para>The helper is used only by an executable that calls <see cref="TryRunHelper"/> at the top of its
 /// <c>Main</c>. Elsewhere (a plugin hosted in-process by a runtime or a test), and whenever the helper cannot be
 /// started, the link is deleted in-process, waiting for the kernel, exactly as before.</para>
@@ -60,7 +64,9 @@ public static unsafe class LinkRemoval
         exitCode = 0;
         if (args.Length == 0 || args[0] != HelperArgument)
         {
-            if (Environment.GetEnvironmentVariable(DisableVariable) != "1")
+            // Not when our parent is PID 1: a runtime running as a container's init (no init of its own) may never reap the
+            // orphan the helper becomes, and one zombie per DEL would pile up.
+            if (Environment.GetEnvironmentVariable(DisableVariable) != "1" && getppid() != 1)
                 HelperExecutable = "/proc/self/exe";
             return false;
         }
@@ -191,7 +197,13 @@ public static unsafe class LinkRemoval
                 // gone: an executable that does not know the helper argument may well exit 0 without deleting anything.
                 ChildProcess.TryReap(pid, wait: true, out int code);
                 if (code != 0)
-                    throw HelperError(code, output, link);
+                {
+                    // The kernel's refusal, as the helper reports it, is the DEL's error. Anything else (killed, crashed,
+                    // /proc/self/exe not a plugin that knows the helper argument) is no answer: delete in-process.
+                    if (HelperError(code, output, link) is { } refused)
+                        throw refused;
+                    return false;
+                }
                 return IsGone(netlink, link);
             }
             if (IsGone(netlink, link))
@@ -210,18 +222,16 @@ public static unsafe class LinkRemoval
     /// <summary>Whether <paramref name="link"/> has left the namespace (an index reused by another link counts as gone).</summary>
     private static bool IsGone(RtNetlink netlink, Link link) => netlink.FindLink(link.Index) is not { } current || current.Name != link.Name;
 
-    /// <summary>The helper's "errno message" as the <see cref="NetlinkException"/> an in-process deletion would have thrown.</summary>
-    private static NetlinkException HelperError(int exitCode, List<byte> output, Link link)
+    /// <summary>The helper's "errno message" as the <see cref="NetlinkException"/> an in-process deletion would have thrown;
+    /// null when the exit is not the helper's error protocol (exit code 1 and a positive errno first).</summary>
+    internal static NetlinkException? HelperError(int exitCode, IReadOnlyList<byte> output, Link link)
     {
-        string text = Encoding.UTF8.GetString(output.ToArray()).Trim();
+        string text = Encoding.UTF8.GetString([.. output]).Trim();
         int space = text.IndexOf(' ', StringComparison.Ordinal);
         string first = space < 0 ? text : text[..space];
         string message = space < 0 ? "" : text[(space + 1)..];
-        if (exitCode != HelperErrorExit || !int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out int errno))
-        {
-            errno = 0;
-            message = $"deletion helper exited with {exitCode}: {text}";
-        }
+        if (exitCode != HelperErrorExit || !int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out int errno) || errno <= 0)
+            return null;
         return new NetlinkException(errno, $"delete link {link.Name}", message.Length == 0 ? null : message);
     }
 }

@@ -78,3 +78,22 @@ public class ExternalCommandTimeoutTests
         }
     }
 }
+
+/// <summary>A child gets stdin, stdout and stderr only: a descriptor the runtime handed the plugin without close-on-exec
+/// (ours all have it) never reaches an nft, an IPAM plugin or a deletion helper that may outlive us.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class ChildDescriptorTests
+{
+    [Test]
+    public async Task An_inherited_descriptor_without_close_on_exec_does_not_reach_the_child()
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle("/dev/null");
+        int fd = (int)handle.DangerousGetHandle();
+        Assert.That(Tmds.Linux.LibC.fcntl(fd, Tmds.Linux.LibC.F_SETFD, 0), Is.EqualTo(0), "clear close-on-exec");
+        // The shell lists its own descriptors (without starting anything that would open more).
+        CommandOutput listing = await ExternalCommand.RunAsync("/bin/sh", ["-c", "cd /proc/self/fd && echo *"]);
+        Assert.That(listing.Succeeded, listing.Stderr);
+        string[] fds = listing.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(fds, Does.Not.Contain(fd.ToString(System.Globalization.CultureInfo.InvariantCulture)), $"child saw descriptors {listing.Stdout.Trim()}");
+    }
+}

@@ -118,6 +118,35 @@ public class LinkRemovalTests
         });
     }
 
+    [TestCase("exit 1", TestName = "A helper that fails without the error protocol falls back to deleting in-process")]
+    [TestCase("echo '0 not a kernel error' >&2; exit 1", TestName = "A helper reporting errno 0 falls back to deleting in-process")]
+    [TestCase("kill -9 $$", TestName = "A helper that is killed falls back to deleting in-process")]
+    [TestCase("exit 139", TestName = "A helper that crashes falls back to deleting in-process")]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Helpers_that_end_without_the_error_protocol_fall_back(string script)
+    {
+        string dir = Directory.CreateTempSubdirectory("cni-helper-").FullName;
+        try
+        {
+            string helper = Path.Combine(dir, "helper");
+            TestEnvironment.WriteExecutable(helper, "#!/bin/sh\n" + script + "\n");
+            LinkRemoval.HelperExecutable = helper;
+            (Link veth, _) = CreateVethPair();
+
+            bool detached = true;
+            Assert.That(() => detached = LinkRemoval.Delete(_netlink!, _handle, veth), Throws.Nothing, "the DEL must not fail");
+            Assert.Multiple(() =>
+            {
+                Assert.That(detached, Is.False);
+                Assert.That(_netlink!.FindLink(veth.Index), Is.Null);
+            });
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Test]
     public void A_link_in_the_calling_threads_namespace_is_deleted_when_no_namespace_is_given()
     {

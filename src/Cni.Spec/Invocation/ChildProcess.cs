@@ -300,6 +300,10 @@ internal static unsafe partial class ChildProcess
                 {
                     for (int i = 0; i < descriptors.Length; i++)
                         Check(posix_spawn_file_actions_adddup2(actions, descriptors[i], i));
+                    // Descriptors the runtime handed us without close-on-exec (ours all have it) stay ours: the child
+                    // gets exactly the ones above, as Go's exec gives a child only its stdio and ExtraFiles. A helper that
+                    // outlives us then holds nothing a runtime waits on.
+                    CloseFrom(actions, descriptors.Length);
                     // The child starts with no blocked signals and default dispositions: glibc resets the handled
                     // signals itself; the ignored ones would survive exec, and the runtime ignores SIGPIPE.
                     sigemptyset(sigs);
@@ -434,6 +438,27 @@ internal static unsafe partial class ChildProcess
 
     [LibraryImport(Libc)]
     private static partial int posix_spawn_file_actions_adddup2(byte* actions, int fd, int newFd);
+
+    [LibraryImport(Libc)]
+    private static partial int posix_spawn_file_actions_addclosefrom_np(byte* actions, int from);
+
+    private static bool s_noCloseFrom;
+
+    /// <summary>Closes every descriptor from <paramref name="from"/> up in the child (glibc 2.34 and later; on an older
+    /// glibc only the close-on-exec flag protects them, as before).</summary>
+    private static void CloseFrom(byte* actions, int from)
+    {
+        if (s_noCloseFrom)
+            return;
+        try
+        {
+            Check(posix_spawn_file_actions_addclosefrom_np(actions, from));
+        }
+        catch (EntryPointNotFoundException)
+        {
+            s_noCloseFrom = true;
+        }
+    }
 
     [LibraryImport(Libc)]
     private static partial int posix_spawnattr_init(byte* attr);
