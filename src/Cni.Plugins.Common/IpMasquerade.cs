@@ -34,7 +34,7 @@ public static partial class IpMasquerade
     /// <summary>The chain holding one rule per masqueraded address.</summary>
     public const string ChainName = "masq_checks";
 
-    /// <summary>Parses <c>ipMasqBackend</c>: null means the default (<see cref="DefaultBackend"/>).</summary>
+    /// <summary>Parses <c>ipMasqBackend</c>: null means the default (<see cref="DefaultBackend()"/>).</summary>
     public static MasqueradeBackend ParseBackend(string? text) => text switch
     {
         null or "" => DefaultBackend(),
@@ -43,8 +43,16 @@ public static partial class IpMasquerade
         _ => throw new CniException(CniErrorCode.InvalidNetworkConfig, $"unknown ipmasq backend \"{text}\" (ipMasqBackend): use \"nftables\" or \"iptables\""),
     };
 
-    /// <summary>nftables when the <c>nft</c> tool is installed, iptables otherwise.</summary>
-    public static MasqueradeBackend DefaultBackend() => ExternalCommand.Find("nft") is not null ? MasqueradeBackend.Nftables : MasqueradeBackend.Iptables;
+    /// <summary>The reference's choice (plugins 1.5 and later): iptables, unless only nftables is available (no
+    /// <c>iptables</c> tool, and an <c>nft</c> one).</summary>
+    public static MasqueradeBackend DefaultBackend() => DefaultBackend(ExternalCommand.Find);
+
+    /// <summary>The reference's default backend, with <paramref name="find"/> telling which tools are installed.</summary>
+    public static MasqueradeBackend DefaultBackend(Func<string, string?> find)
+    {
+        ArgumentNullException.ThrowIfNull(find);
+        return find("iptables") is null && find("nft") is not null ? MasqueradeBackend.Nftables : MasqueradeBackend.Iptables;
+    }
 
     /// <summary>Masquerades traffic from each address of <paramref name="addresses"/> to anything outside its subnet.</summary>
     public static Task SetupAsync(MasqueradeBackend backend, IReadOnlyCollection<IPPrefix> addresses, string network, string ifName, string containerId, CancellationToken ct = default) =>

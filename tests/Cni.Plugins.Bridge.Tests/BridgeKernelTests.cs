@@ -602,7 +602,7 @@ public class BridgeKernelTests
     public async Task GcRemovesMasqueradeRulesOfInvalidAttachments()
     {
         using var h = new BridgeHarness();
-        JsonObject conf = h.Config("1.1.0", """{"ipMasq": true}""");
+        JsonObject conf = h.Config("1.1.0", """{"ipMasq": true, "ipMasqBackend": "nftables"}""");
         string ns1 = h.CreateNamespace(), ns2 = h.CreateNamespace();
         (await h.AddAsync(conf, ns1, "pod1")).AssertSuccess();
         (await h.AddAsync(conf, ns2, "pod2")).AssertSuccess();

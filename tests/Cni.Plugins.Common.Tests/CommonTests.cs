@@ -186,6 +186,21 @@ public class IpMasqueradeTests
         Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.InvalidNetworkConfig));
         Assert.That(ex.Message, Does.Contain("ipMasqBackend"));
     }
+
+    [TestCase(true, true, MasqueradeBackend.Iptables, TestName = "Default backend: iptables when both tools are there, as the reference")]
+    [TestCase(true, false, MasqueradeBackend.Iptables, TestName = "Default backend: iptables when only iptables is there")]
+    [TestCase(false, true, MasqueradeBackend.Nftables, TestName = "Default backend: nftables only when iptables is missing")]
+    [TestCase(false, false, MasqueradeBackend.Iptables, TestName = "Default backend: iptables (and its error) when neither is there")]
+    public void DefaultBackendIsTheReferences(bool iptables, bool nft, MasqueradeBackend expected)
+    {
+        string? Find(string tool) => tool switch
+        {
+            "iptables" when iptables => "/usr/sbin/iptables",
+            "nft" when nft => "/usr/sbin/nft",
+            _ => null,
+        };
+        Assert.That(IpMasquerade.DefaultBackend(Find), Is.EqualTo(expected));
+    }
 }
 
 public class MacAddressArgsTests
