@@ -55,10 +55,18 @@ public static partial class IpMasquerade
     }
 
     /// <summary>Masquerades traffic from each address of <paramref name="addresses"/> to anything outside its subnet.</summary>
-    public static Task SetupAsync(MasqueradeBackend backend, IReadOnlyCollection<IPPrefix> addresses, string network, string ifName, string containerId, CancellationToken ct = default) =>
+    /// <param name="backend">The backend to install the rules with.</param>
+    /// <param name="addresses">The container's addresses.</param>
+    /// <param name="network">The network name.</param>
+    /// <param name="ifName">The container interface.</param>
+    /// <param name="containerId">The container id.</param>
+    /// <param name="ct">Kills the tools.</param>
+    /// <param name="runner">Runs nft/iptables (<see cref="ICommandRunner.System"/> when null).</param>
+    public static Task SetupAsync(MasqueradeBackend backend, IReadOnlyCollection<IPPrefix> addresses, string network, string ifName, string containerId, CancellationToken ct = default,
+        ICommandRunner? runner = null) =>
         backend == MasqueradeBackend.Nftables
-            ? SetupNftablesAsync(addresses, network, ifName, containerId, ct)
-            : SetupIptablesAsync(addresses, network, containerId, ct);
+            ? SetupNftablesAsync(runner ?? ICommandRunner.System, addresses, network, ifName, containerId, ct)
+            : SetupIptablesAsync(runner ?? ICommandRunner.System, addresses, network, containerId, ct);
 
     /// <summary>
     /// Removes the rules of one attachment from both backends (it may have been added by another version or
@@ -68,22 +76,30 @@ public static partial class IpMasquerade
     /// has an iptables chain at all, and the iptables tools run only when it does; the legacy flavour runs them for the
     /// families in <paramref name="families"/> when known. The listings run concurrently. Missing rules are success.
     /// </summary>
-    public static async Task TeardownAsync(string network, string ifName, string containerId, IReadOnlyCollection<AddressFamily>? families = null, CancellationToken ct = default)
+    /// <param name="network">The network name.</param>
+    /// <param name="ifName">The container interface.</param>
+    /// <param name="containerId">The container id.</param>
+    /// <param name="families">The address families the attachment had, when known.</param>
+    /// <param name="ct">Kills the tools.</param>
+    /// <param name="runner">Runs nft/iptables (<see cref="ICommandRunner.System"/> when null).</param>
+    public static async Task TeardownAsync(string network, string ifName, string containerId, IReadOnlyCollection<AddressFamily>? families = null, CancellationToken ct = default,
+        ICommandRunner? runner = null)
     {
+        ICommandRunner r = runner ?? ICommandRunner.System;
         string hash = NetfilterNames.InstanceHash(network, ifName, containerId);
-        bool haveNft = ExternalCommand.Find("nft") is not null;
-        Task<NftRuleset>? chains = haveNft && IptablesUsesNftables() ? ListChainsAsync(ct) : null;
+        bool haveNft = r.Find("nft") is not null;
+        Task<NftRuleset>? chains = haveNft && IptablesUsesNftables(r) ? ListChainsAsync(r, ct) : null;
         var work = new List<Task>();
         if (haveNft)
-            work.Add(DeleteNftablesRulesAsync(r => r.StartsWith(hash, StringComparison.Ordinal), ct));
+            work.Add(DeleteNftablesRulesAsync(r, c => c.StartsWith(hash, StringComparison.Ordinal), ct));
         foreach ((string tool, AddressFamily family, string table) in new[] { ("iptables", AddressFamily.InterNetwork, "ip nat"), ("ip6tables", AddressFamily.InterNetworkV6, "ip6 nat") })
         {
-            if (ExternalCommand.Find(tool) is null)
+            if (r.Find(tool) is null)
                 continue;
             if (chains is not null)
-                work.Add(TeardownIptablesIfListedAsync(chains, table, tool, network, containerId, ct));
+                work.Add(TeardownIptablesIfListedAsync(r, chains, table, tool, network, containerId, ct));
             else if (families is null || families.Contains(family))
-                work.Add(TeardownIptablesAsync(tool, network, containerId, ct));
+                work.Add(TeardownIptablesAsync(r, tool, network, containerId, ct));
         }
         try
         {
@@ -96,16 +112,16 @@ public static partial class IpMasquerade
         }
     }
 
-    private static async Task TeardownIptablesIfListedAsync(Task<NftRuleset> chains, string table, string tool, string network, string containerId, CancellationToken ct)
+    private static async Task TeardownIptablesIfListedAsync(ICommandRunner r, Task<NftRuleset> chains, string table, string tool, string network, string containerId, CancellationToken ct)
     {
         if ((await chains.ConfigureAwait(false)).Mentions(table, NetfilterNames.ChainName(network, containerId)))
-            await TeardownIptablesAsync(tool, network, containerId, ct).ConfigureAwait(false);
+            await TeardownIptablesAsync(r, tool, network, containerId, ct).ConfigureAwait(false);
     }
 
     /// <summary>True when <c>iptables</c> is the nf_tables flavour (its rules then show in <c>nft list ruleset</c>).</summary>
-    internal static bool IptablesUsesNftables()
+    internal static bool IptablesUsesNftables(ICommandRunner r)
     {
-        string? path = ExternalCommand.Find("iptables");
+        string? path = r.Find("iptables");
         if (path is null)
             return false;
         try
@@ -120,10 +136,10 @@ public static partial class IpMasquerade
         }
     }
 
-    private static async Task<NftRuleset> ListChainsAsync(CancellationToken ct)
+    private static async Task<NftRuleset> ListChainsAsync(ICommandRunner r, CancellationToken ct)
     {
-        string nft = ExternalCommand.Find("nft")!;
-        CommandOutput output = await ExternalCommand.RunAsync(nft, ["list", "chains"], null, ct).ConfigureAwait(false);
+        string nft = r.Find("nft")!;
+        CommandOutput output = await r.RunAsync(nft, ["list", "chains"], null, ct).ConfigureAwait(false);
         if (!output.Succeeded)
             throw new CniException(CniErrorCode.Internal, $"nft list chains failed: {output.Stderr.Trim()}");
         return NftRuleset.Parse(output.Stdout);
@@ -131,13 +147,18 @@ public static partial class IpMasquerade
 
     /// <summary>Removes the nftables rules of <paramref name="network"/> whose attachment is not in <paramref name="valid"/>
     /// (the iptables layout carries no network marker, so, as in the reference, it is not collected).</summary>
-    public static async Task GcAsync(string network, IEnumerable<Attachment> valid, CancellationToken ct = default)
+    /// <param name="network">The network name.</param>
+    /// <param name="valid">The attachments to keep.</param>
+    /// <param name="ct">Kills the tools.</param>
+    /// <param name="runner">Runs nft (<see cref="ICommandRunner.System"/> when null).</param>
+    public static async Task GcAsync(string network, IEnumerable<Attachment> valid, CancellationToken ct = default, ICommandRunner? runner = null)
     {
-        if (ExternalCommand.Find("nft") is null)
+        ICommandRunner r = runner ?? ICommandRunner.System;
+        if (r.Find("nft") is null)
             return;
         var keep = new HashSet<string>(valid.Select(a => InstanceCommentFor(network, a)), StringComparer.Ordinal);
         string prefix = NetfilterNames.NetworkHash(network);
-        await DeleteNftablesRulesAsync(c => c.StartsWith(prefix, StringComparison.Ordinal) && !keep.Contains(c), ct).ConfigureAwait(false);
+        await DeleteNftablesRulesAsync(r, c => c.StartsWith(prefix, StringComparison.Ordinal) && !keep.Contains(c), ct).ConfigureAwait(false);
     }
 
     private static string InstanceCommentFor(string network, Attachment a) => NetfilterNames.InstanceComment(network, a.IfName, a.ContainerId);
@@ -158,19 +179,19 @@ public static partial class IpMasquerade
         return s.Append(NftablesRulesScript(addresses, network, ifName, containerId)).ToString();
     }
 
-    private static async Task SetupNftablesAsync(IReadOnlyCollection<IPPrefix> addresses, string network, string ifName, string containerId, CancellationToken ct)
+    private static async Task SetupNftablesAsync(ICommandRunner r, IReadOnlyCollection<IPPrefix> addresses, string network, string ifName, string containerId, CancellationToken ct)
     {
         // Fast path: once the table and its chains exist, only the attachment's rules are added (re-declaring existing
         // tables and chains makes the kernel commit an order of magnitude slower). When they are missing, the full
         // script creates them, atomically. No listing first: rules an earlier ADD of the same attachment left (ADD
         // without DEL) carry the same comment, and DEL and GC remove every rule with it.
         string rulesOnly = NftablesRulesScript(addresses, network, ifName, containerId);
-        CommandOutput fast = await RunNftAsync(rulesOnly, ct).ConfigureAwait(false);
+        CommandOutput fast = await RunNftAsync(r, rulesOnly, ct).ConfigureAwait(false);
         if (fast.Succeeded)
             return;
         if (!fast.Stderr.Contains("No such file or directory", StringComparison.Ordinal))
             throw new CniException(CniErrorCode.Internal, $"nft failed: {fast.Stderr.Trim()}", rulesOnly);
-        await NftAsync(NftablesSetupScript(addresses, network, ifName, containerId), ct).ConfigureAwait(false);
+        await NftAsync(r, NftablesSetupScript(addresses, network, ifName, containerId), ct).ConfigureAwait(false);
     }
 
     /// <summary>The <c>nft -f</c> script adding only the attachment's rules to an existing <c>masq_checks</c> chain (pure, for tests).</summary>
@@ -193,17 +214,17 @@ public static partial class IpMasquerade
     /// transaction. A DEL or GC running at the same moment may delete one of them first, which fails the whole
     /// transaction: then the chain is listed again and the rules still there are deleted.
     /// </summary>
-    private static async Task DeleteNftablesRulesAsync(Func<string, bool> match, CancellationToken ct)
+    private static async Task DeleteNftablesRulesAsync(ICommandRunner r, Func<string, bool> match, CancellationToken ct)
     {
         for (int attempt = 1; ; attempt++)
         {
-            long[] handles = (await ListNftablesRulesAsync(ct).ConfigureAwait(false)).Where(r => match(r.Comment)).Select(r => r.Handle).ToArray();
+            long[] handles = (await ListNftablesRulesAsync(r, ct).ConfigureAwait(false)).Where(r => match(r.Comment)).Select(r => r.Handle).ToArray();
             if (handles.Length == 0)
                 return;
             var s = new StringBuilder();
             foreach (long h in handles)
                 s.Append("delete rule inet ").Append(TableName).Append(' ').Append(ChainName).Append(" handle ").Append(h.ToString(CultureInfo.InvariantCulture)).Append('\n');
-            CommandOutput output = await RunNftAsync(s.ToString(), ct).ConfigureAwait(false);
+            CommandOutput output = await RunNftAsync(r, s.ToString(), ct).ConfigureAwait(false);
             if (output.Succeeded)
                 return;
             if (attempt >= 5 || !output.Stderr.Contains("No such file or directory", StringComparison.Ordinal))
@@ -212,10 +233,10 @@ public static partial class IpMasquerade
     }
 
     /// <summary>The rules of <c>masq_checks</c> with their comments and handles; empty when the table does not exist.</summary>
-    internal static async Task<List<(string Comment, long Handle)>> ListNftablesRulesAsync(CancellationToken ct)
+    internal static async Task<List<(string Comment, long Handle)>> ListNftablesRulesAsync(ICommandRunner r, CancellationToken ct)
     {
-        string nft = ExternalCommand.Find("nft") ?? throw new CniException(CniErrorCode.Internal, "nft not found: install nftables or use ipMasqBackend \"iptables\"");
-        CommandOutput output = await ExternalCommand.RunAsync(nft, ["-a", "list", "chain", "inet", TableName, ChainName], null, ct).ConfigureAwait(false);
+        string nft = r.Find("nft") ?? throw new CniException(CniErrorCode.Internal, "nft not found: install nftables or use ipMasqBackend \"iptables\"");
+        CommandOutput output = await r.RunAsync(nft, ["-a", "list", "chain", "inet", TableName, ChainName], null, ct).ConfigureAwait(false);
         if (!output.Succeeded)
         {
             if (output.Stderr.Contains("No such file or directory", StringComparison.Ordinal))
@@ -237,55 +258,55 @@ public static partial class IpMasquerade
     [GeneratedRegex("comment \"([^\"]*)\" # handle ([0-9]+)")]
     private static partial Regex NftRuleWithComment();
 
-    private static Task<CommandOutput> RunNftAsync(string script, CancellationToken ct, bool json = false)
+    private static Task<CommandOutput> RunNftAsync(ICommandRunner r, string script, CancellationToken ct, bool json = false)
     {
-        string nft = ExternalCommand.Find("nft") ?? throw new CniException(CniErrorCode.Internal, "nft not found: install nftables or use ipMasqBackend \"iptables\"");
-        return ExternalCommand.RunAsync(nft, json ? ["-j", "-f", "-"] : ["-f", "-"], script, ct);
+        string nft = r.Find("nft") ?? throw new CniException(CniErrorCode.Internal, "nft not found: install nftables or use ipMasqBackend \"iptables\"");
+        return r.RunAsync(nft, json ? ["-j", "-f", "-"] : ["-f", "-"], script, ct);
     }
 
     /// <summary>Runs <paramref name="script"/> with <c>nft -f -</c> (<c>nft -j -f -</c> when <paramref name="json"/>), failing with nft's error.</summary>
-    internal static async Task NftAsync(string script, CancellationToken ct, bool json = false)
+    internal static async Task NftAsync(ICommandRunner r, string script, CancellationToken ct, bool json = false)
     {
-        CommandOutput output = await RunNftAsync(script, ct, json).ConfigureAwait(false);
+        CommandOutput output = await RunNftAsync(r, script, ct, json).ConfigureAwait(false);
         if (!output.Succeeded)
             throw new CniException(CniErrorCode.Internal, $"nft failed: {output.Stderr.Trim()}", script);
     }
 
     // ---------------------------------------------------------------- iptables
 
-    private static async Task SetupIptablesAsync(IReadOnlyCollection<IPPrefix> addresses, string network, string containerId, CancellationToken ct)
+    private static async Task SetupIptablesAsync(ICommandRunner r, IReadOnlyCollection<IPPrefix> addresses, string network, string containerId, CancellationToken ct)
     {
         string chain = NetfilterNames.ChainName(network, containerId);
         string comment = NetfilterNames.IptablesComment(network, containerId);
         foreach (IPPrefix a in addresses)
         {
             bool v6 = a.Family == AddressFamily.InterNetworkV6;
-            string tool = ExternalCommand.Find(v6 ? "ip6tables" : "iptables")
+            string tool = r.Find(v6 ? "ip6tables" : "iptables")
                 ?? throw new CniException(CniErrorCode.Internal, $"failed to locate {(v6 ? "ip6tables" : "iptables")}: install iptables or use ipMasqBackend \"nftables\"");
             string multicast = v6 ? "ff00::/8" : "224.0.0.0/4";
-            CommandOutput created = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-N", chain], null, ct).ConfigureAwait(false);
+            CommandOutput created = await r.RunAsync(tool, ["-w", "-t", "nat", "-N", chain], null, ct).ConfigureAwait(false);
             if (!created.Succeeded && !created.Stderr.Contains("exists", StringComparison.OrdinalIgnoreCase))
                 throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -N {chain} failed: {created.Stderr.Trim()}");
-            await AppendUniqueAsync(tool, chain, ["-d", a.ToString(), "-j", "ACCEPT", "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
-            await AppendUniqueAsync(tool, chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
-            await AppendUniqueAsync(tool, "POSTROUTING", ["-s", a.Address.ToString(), "-j", chain, "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
+            await AppendUniqueAsync(r, tool, chain, ["-d", a.ToString(), "-j", "ACCEPT", "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
+            await AppendUniqueAsync(r, tool, chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
+            await AppendUniqueAsync(r, tool, "POSTROUTING", ["-s", a.Address.ToString(), "-j", chain, "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
         }
     }
 
-    private static async Task AppendUniqueAsync(string tool, string chain, string[] rule, CancellationToken ct)
+    private static async Task AppendUniqueAsync(ICommandRunner r, string tool, string chain, string[] rule, CancellationToken ct)
     {
-        CommandOutput check = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-C", chain, .. rule], null, ct).ConfigureAwait(false);
+        CommandOutput check = await r.RunAsync(tool, ["-w", "-t", "nat", "-C", chain, .. rule], null, ct).ConfigureAwait(false);
         if (check.Succeeded)
             return;
-        CommandOutput add = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-A", chain, .. rule], null, ct).ConfigureAwait(false);
+        CommandOutput add = await r.RunAsync(tool, ["-w", "-t", "nat", "-A", chain, .. rule], null, ct).ConfigureAwait(false);
         if (!add.Succeeded)
             throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -A {chain} failed: {add.Stderr.Trim()}");
     }
 
-    private static async Task TeardownIptablesAsync(string tool, string network, string containerId, CancellationToken ct)
+    private static async Task TeardownIptablesAsync(ICommandRunner r, string tool, string network, string containerId, CancellationToken ct)
     {
         string chain = NetfilterNames.ChainName(network, containerId);
-        CommandOutput listing = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-S"], null, ct).ConfigureAwait(false);
+        CommandOutput listing = await r.RunAsync(tool, ["-w", "-t", "nat", "-S"], null, ct).ConfigureAwait(false);
         if (!listing.Succeeded)
             return; // no nat table for this family (e.g. IPv6 disabled): nothing of ours can be there
         string[] lines = listing.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -301,14 +322,14 @@ public static partial class IpMasquerade
             string[] rule = s >= 0 && s + 1 < tokens.Length
                 ? ["-s", tokens[s + 1], "-j", chain, "-m", "comment", "--comment", comment]
                 : ["-j", chain, "-m", "comment", "--comment", comment];
-            CommandOutput del = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-D", "POSTROUTING", .. rule], null, ct).ConfigureAwait(false);
+            CommandOutput del = await r.RunAsync(tool, ["-w", "-t", "nat", "-D", "POSTROUTING", .. rule], null, ct).ConfigureAwait(false);
             if (!del.Succeeded && !del.Stderr.Contains("does a matching rule exist", StringComparison.OrdinalIgnoreCase) && !del.Stderr.Contains("Bad rule", StringComparison.OrdinalIgnoreCase))
                 throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -D POSTROUTING {string.Join(' ', rule)} failed: {del.Stderr.Trim()}");
         }
         if (!chainExists)
             return;
-        await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-F", chain], null, ct).ConfigureAwait(false);
-        CommandOutput x = await ExternalCommand.RunAsync(tool, ["-w", "-t", "nat", "-X", chain], null, ct).ConfigureAwait(false);
+        await r.RunAsync(tool, ["-w", "-t", "nat", "-F", chain], null, ct).ConfigureAwait(false);
+        CommandOutput x = await r.RunAsync(tool, ["-w", "-t", "nat", "-X", chain], null, ct).ConfigureAwait(false);
         if (!x.Succeeded && !x.Stderr.Contains("No chain", StringComparison.OrdinalIgnoreCase) && !x.Stderr.Contains("does not exist", StringComparison.OrdinalIgnoreCase))
             throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -X {chain} failed: {x.Stderr.Trim()}");
     }

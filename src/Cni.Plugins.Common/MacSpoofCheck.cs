@@ -77,29 +77,38 @@ public static class MacSpoofCheck
     });
 
     /// <summary>Installs the check for frames entering from <paramref name="hostInterface"/>.</summary>
-    public static Task SetupAsync(string hostInterface, string mac, string refId, CancellationToken ct = default) =>
-        IpMasquerade.NftAsync(SetupScript(hostInterface, mac, refId), ct, json: true);
+    /// <param name="hostInterface">The host end of the attachment.</param>
+    /// <param name="mac">The container interface's MAC.</param>
+    /// <param name="refId">Names the attachment's chains and rules.</param>
+    /// <param name="ct">Kills nft.</param>
+    /// <param name="runner">Runs nft (<see cref="ICommandRunner.System"/> when null).</param>
+    public static Task SetupAsync(string hostInterface, string mac, string refId, CancellationToken ct = default, ICommandRunner? runner = null) =>
+        IpMasquerade.NftAsync(runner ?? ICommandRunner.System, SetupScript(hostInterface, mac, refId), ct, json: true);
 
     /// <summary>Removes the check of <paramref name="refId"/>; missing rules and chains are success.</summary>
-    public static async Task TeardownAsync(string refId, CancellationToken ct = default)
+    /// <param name="refId">Names the attachment's chains and rules.</param>
+    /// <param name="ct">Kills nft.</param>
+    /// <param name="runner">Runs nft (<see cref="ICommandRunner.System"/> when null).</param>
+    public static async Task TeardownAsync(string refId, CancellationToken ct = default, ICommandRunner? runner = null)
     {
-        string? nft = ExternalCommand.Find("nft");
+        ICommandRunner r = runner ?? ICommandRunner.System;
+        string? nft = r.Find("nft");
         if (nft is null)
             return;
-        CommandOutput listing = await ExternalCommand.RunAsync(nft, ["-j", "-a", "list", "chain", Family, Table, BaseChain], null, ct).ConfigureAwait(false);
+        CommandOutput listing = await r.RunAsync(nft, ["-j", "-a", "list", "chain", Family, Table, BaseChain], null, ct).ConfigureAwait(false);
         if (!listing.Succeeded)
             return; // no table: nothing to remove
         string comment = Comment(refId);
         long[] handles = ListedObjects(listing.Stdout, "rule")
             .Where(r => Text(r, "chain") == BaseChain && Text(r, "comment") == comment && r.TryGetProperty("handle", out JsonElement h) && h.ValueKind == JsonValueKind.Number)
             .Select(r => r.GetProperty("handle").GetInt64()).ToArray();
-        CommandOutput chainListing = await ExternalCommand.RunAsync(nft, ["-j", "list", "chains", Family], null, ct).ConfigureAwait(false);
+        CommandOutput chainListing = await r.RunAsync(nft, ["-j", "list", "chains", Family], null, ct).ConfigureAwait(false);
         var existing = new HashSet<string>(
             ListedObjects(chainListing.Succeeded ? chainListing.Stdout : "", "chain").Where(c => Text(c, "table") == Table).Select(c => Text(c, "name") ?? ""),
             StringComparer.Ordinal);
         string[] chains = new[] { InterfaceChain(refId), MacChain(refId) }.Where(existing.Contains).ToArray();
         if (handles.Length > 0 || chains.Length > 0)
-            await IpMasquerade.NftAsync(TeardownScript(handles, chains), ct, json: true).ConfigureAwait(false);
+            await IpMasquerade.NftAsync(r, TeardownScript(handles, chains), ct, json: true).ConfigureAwait(false);
     }
 
     /// <summary>The objects of kind <paramref name="kind"/> (<c>rule</c>, <c>chain</c>) in an <c>nft -j list</c> output of

@@ -11,7 +11,7 @@ public class IpMasqueradeKernelTests
     private static string[] OurRules(string network)
     {
         string hash = NetfilterNames.NetworkHash(network);
-        return IpMasquerade.ListNftablesRulesAsync(CancellationToken.None).GetAwaiter().GetResult()
+        return IpMasquerade.ListNftablesRulesAsync(ICommandRunner.System, CancellationToken.None).GetAwaiter().GetResult()
             .Where(r => r.Comment.StartsWith(hash, StringComparison.Ordinal)).Select(r => r.Comment).ToArray();
     }
 
