@@ -140,16 +140,8 @@ public sealed class PluginExecutor
         string name = System.IO.Path.GetFileName(pluginPath);
         if (stdout.Length > 0)
         {
-            try
-            {
-                CniError error = CniJson.Deserialize(stdout, CniJsonContext.Default.CniError, "plugin error");
-                if (error.Code != 0 || error.Msg.Length > 0)
-                    return error.ToException();
-            }
-            catch (CniException)
-            {
-                // Not error JSON: report the raw output below.
-            }
+            if (CniError.TryParse(stdout, out CniError? error))
+                return error.ToException();
             return new CniException(CniErrorCode.Internal,
                 $"plugin {name} failed ({ending}) and its output is not CNI error JSON: {Truncate(Encoding.UTF8.GetString(stdout))}");
         }
