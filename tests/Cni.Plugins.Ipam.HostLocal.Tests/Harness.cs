@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Cni.Plugins.Ipam.HostLocal.Store;
 using Cni.Spec;
 
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,4 +1,4 @@
-namespace Cni.Plugins.Ipam.HostLocal.Store;
+namespace Cni.Plugins.Ipam.HostLocal;
 
 /// <summary>
 /// How <see cref="HostLocalPlugin"/> keeps its data directory beyond the reference layout it shares with the Go
