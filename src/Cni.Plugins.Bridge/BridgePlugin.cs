@@ -317,16 +317,7 @@ public class BridgePlugin : CniPlugin
     }
 
     /// <summary>The address after <paramref name="address"/> (the conventional gateway of a subnet).</summary>
-    internal static IPAddress NextAddress(IPAddress address)
-    {
-        byte[] bytes = address.GetAddressBytes();
-        for (int i = bytes.Length - 1; i >= 0; i--)
-        {
-            if (++bytes[i] != 0)
-                break;
-        }
-        return new IPAddress(bytes);
-    }
+    internal static IPAddress NextAddress(IPAddress address) => IPArithmetic.Next(address);
 
     /// <summary>Puts the gateway addresses on the bridge (or on its VLAN gateway interface) and enables forwarding.</summary>
     /// <remarks>The VLAN gateway interface and the gateway addresses are shared by every attachment of the bridge (or of

@@ -141,16 +141,7 @@ public static class InterfaceConfigurator
     }
 
     /// <summary>The IPv4 broadcast address of <paramref name="prefix"/> (all host bits set).</summary>
-    public static IPAddress Broadcast(IPPrefix prefix)
-    {
-        byte[] bytes = prefix.Address.GetAddressBytes();
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            int keep = Math.Clamp(prefix.PrefixLength - i * 8, 0, 8);
-            bytes[i] |= (byte)~(0xFF << (8 - keep));
-        }
-        return new IPAddress(bytes);
-    }
+    public static IPAddress Broadcast(IPPrefix prefix) => IPArithmetic.LastAddress(prefix.Address, prefix.PrefixLength);
 
     private static void WaitForDad(RtNetlink nl, int index, string ifName, TimeSpan timeout)
     {

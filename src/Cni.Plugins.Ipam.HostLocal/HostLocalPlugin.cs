@@ -28,6 +28,22 @@ public sealed class HostLocalPlugin : CniPlugin
         ArgsKeys = ["IP"],
     };
 
+    private readonly HostLocalStoreOptions _storeOptions;
+
+    /// <summary>A plugin with the default store options (<see cref="HostLocalStoreOptions.Default"/>).</summary>
+    public HostLocalPlugin()
+        : this(HostLocalStoreOptions.Default)
+    {
+    }
+
+    /// <summary>A plugin whose data directory is kept with <paramref name="storeOptions"/>.</summary>
+    /// <param name="storeOptions">Index threshold, clock and temporary-file use of the store.</param>
+    public HostLocalPlugin(HostLocalStoreOptions storeOptions)
+    {
+        ArgumentNullException.ThrowIfNull(storeOptions);
+        _storeOptions = storeOptions;
+    }
+
     /// <inheritdoc />
     public override PluginInfo Info => PluginInformation;
 
@@ -39,7 +55,7 @@ public sealed class HostLocalPlugin : CniPlugin
         CniDns dns = config.ResolvConf is { } resolvConf ? ResolvConf.Parse(resolvConf) : new CniDns();
         byte[] key = ReservationKey.For(request.ContainerId, request.IfName);
 
-        using DiskStore store = DiskStore.Open(config.DataDir, config.Name, create: true)!;
+        using DiskStore store = DiskStore.Open(config.DataDir, config.Name, create: true, _storeOptions)!;
         store.Lock();
         StoreSnapshot snapshot = store.Load(exact: false); // names are enough, see HeldBy
         var view = new SnapshotView(store, snapshot);
@@ -129,7 +145,7 @@ public sealed class HostLocalPlugin : CniPlugin
     {
         ArgumentNullException.ThrowIfNull(request);
         HostLocalConfig config = LoadConfig(request);
-        using DiskStore? store = DiskStore.Open(config.DataDir, config.Name, create: false);
+        using DiskStore? store = DiskStore.Open(config.DataDir, config.Name, create: false, _storeOptions);
         if (store is null)
             return Task.CompletedTask; // nothing was ever reserved on this network
 
@@ -144,27 +160,9 @@ public sealed class HostLocalPlugin : CniPlugin
             held = snapshot.Find(match);
         }
 
-        bool changed = false;
         foreach (IpAddr address in held)
-        {
-            // Contents from the index are checked against the file before it goes; ones just read are current.
-            byte[]? content = store.ContentsAreCurrent ? match : store.ReadEntry(address);
-            if (content is null)
-            {
-                snapshot.Remove(address);
-            }
-            else if (content.AsSpan().SequenceEqual(match))
-            {
-                store.Remove(address);
-                snapshot.Remove(address);
-            }
-            else
-            {
-                snapshot.Set(address, content);
-            }
-            changed = true;
-        }
-        store.SaveIndex(snapshot, changed);
+            store.ReleaseIfOwnedBy(snapshot, address, match);
+        store.SaveIndex(snapshot, changed: held.Count > 0);
         return Task.CompletedTask;
     }
 
@@ -173,7 +171,7 @@ public sealed class HostLocalPlugin : CniPlugin
     {
         ArgumentNullException.ThrowIfNull(request);
         HostLocalConfig config = LoadConfig(request);
-        using DiskStore? store = DiskStore.Open(config.DataDir, config.Name, create: false);
+        using DiskStore? store = DiskStore.Open(config.DataDir, config.Name, create: false, _storeOptions);
         if (store is null)
             throw Missing(request);
 
@@ -208,7 +206,7 @@ public sealed class HostLocalPlugin : CniPlugin
         ArgumentNullException.ThrowIfNull(request);
         HostLocalConfig config = LoadConfig(request);
         (HashSet<string> validKeys, HashSet<string> validIds) = ReadValidAttachments(request.RawConfig.Span);
-        using DiskStore? store = DiskStore.Open(config.DataDir, config.Name, create: false);
+        using DiskStore? store = DiskStore.Open(config.DataDir, config.Name, create: false, _storeOptions);
         if (store is null)
             return Task.CompletedTask;
 
@@ -223,20 +221,7 @@ public sealed class HostLocalPlugin : CniPlugin
             string owner = Encoding.UTF8.GetString(content);
             if (validKeys.Contains(owner) || validIds.Contains(owner))
                 continue;
-            byte[]? current = store.ContentsAreCurrent ? content : store.ReadEntry(address);
-            if (current is not null && current.AsSpan().SequenceEqual(content))
-            {
-                store.Remove(address);
-                snapshot.Remove(address);
-            }
-            else if (current is null)
-            {
-                snapshot.Remove(address);
-            }
-            else
-            {
-                snapshot.Set(address, current);
-            }
+            store.ReleaseIfOwnedBy(snapshot, address, content);
             changed = true;
         }
         store.SaveIndex(snapshot, changed);

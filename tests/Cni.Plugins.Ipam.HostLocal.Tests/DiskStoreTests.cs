@@ -11,33 +11,39 @@ public partial class DiskStoreTests
     private TempDir _dir = null!;
 
     [SetUp]
-    public void SetUp() => _dir = new TempDir();
+    public void SetUp()
+    {
+        _dir = new TempDir();
+        _options = HostLocalStoreOptions.Default;
+    }
 
     [TearDown]
     public void TearDown() => _dir.Dispose();
 
     private string NetDir => Path.Combine(_dir.Path, "net");
 
+    /// <summary>The store options of this test (each test has its own instance of this fixture's state).</summary>
+    private HostLocalStoreOptions _options = HostLocalStoreOptions.Default;
+
     private DiskStore OpenLocked()
     {
-        DiskStore store = DiskStore.Open(_dir.Path, "net", create: true)!;
+        DiskStore store = DiskStore.Open(_dir.Path, "net", create: true, _options)!;
         store.Lock();
         return store;
     }
 
     private static IpAddr Ip(string text) => FakeView.Ip(text);
 
-    /// <summary>Lowers the index threshold for one test (the index tests use a handful of files).</summary>
-    private static IndexThreshold IndexFrom(int entries) => new(entries);
+    /// <summary>Lowers the index threshold for the stores this test opens (the index tests use a handful of files).</summary>
+    private void IndexFrom(int entries) => _options = new HostLocalStoreOptions { IndexMinEntries = entries, Clock = _options.Clock };
 
-    private readonly struct IndexThreshold : IDisposable
+    /// <summary>A wall clock that reads what the test sets.</summary>
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {
-        public IndexThreshold(int entries) => DiskStore.IndexMinEntries = entries;
-
-        public void Dispose() => DiskStore.IndexMinEntries = DiskStore.DefaultIndexMinEntries;
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
-    private string IndexPath => Path.Combine(_dir.Path, DiskStore.CacheDirectoryName, "net");
+    private string IndexPath => Path.Combine(_dir.Path, StoreIndex.CacheDirectoryName, "net");
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int Flock(int fd, int operation);
@@ -67,29 +73,21 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void WithoutOTmpFileANamedTemporaryIsLinkedAndRemoved()
     {
-        DiskStore.DisableUnnamedTempFiles = true;
-        try
+        _options = new HostLocalStoreOptions { UseUnnamedTempFiles = false };
+        Directory.CreateDirectory(NetDir);
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.6"), "someone\r\neth0");
+        using DiskStore store = OpenLocked();
+        Assert.Multiple(() =>
         {
-            Directory.CreateDirectory(NetDir);
-            File.WriteAllText(Path.Combine(NetDir, "10.0.0.6"), "someone\r\neth0");
-            using DiskStore store = OpenLocked();
-            Assert.Multiple(() =>
-            {
-                Assert.That(store.TryReserve(Ip("10.0.0.5"), ReservationKey.For("ctr", "eth0")), Is.True);
-                Assert.That(store.TryReserve(Ip("10.0.0.6"), ReservationKey.For("ctr", "eth0")), Is.False);
-                Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "10.0.0.5")), Is.EqualTo("ctr\r\neth0"u8.ToArray()));
-                Assert.That(File.ReadAllText(Path.Combine(NetDir, "10.0.0.6")), Is.EqualTo("someone\r\neth0"));
-                Assert.That(Directory.GetFiles(NetDir).Select(Path.GetFileName).Order(StringComparer.Ordinal),
-                    Is.EqualTo(new[] { "10.0.0.5", "10.0.0.6", "lock" }), "the temporary file is gone");
-            });
-        }
-        finally
-        {
-            DiskStore.DisableUnnamedTempFiles = false;
-        }
+            Assert.That(store.TryReserve(Ip("10.0.0.5"), ReservationKey.For("ctr", "eth0")), Is.True);
+            Assert.That(store.TryReserve(Ip("10.0.0.6"), ReservationKey.For("ctr", "eth0")), Is.False);
+            Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "10.0.0.5")), Is.EqualTo("ctr\r\neth0"u8.ToArray()));
+            Assert.That(File.ReadAllText(Path.Combine(NetDir, "10.0.0.6")), Is.EqualTo("someone\r\neth0"));
+            Assert.That(Directory.GetFiles(NetDir).Select(Path.GetFileName).Order(StringComparer.Ordinal),
+                Is.EqualTo(new[] { "10.0.0.5", "10.0.0.6", "lock" }), "the temporary file is gone");
+        });
     }
 
     [Test]
@@ -180,10 +178,9 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void IndexIsUsedUntilTheDirectoryChanges()
     {
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         using (DiskStore store = OpenLocked())
         {
             StoreSnapshot s = store.Load();
@@ -192,7 +189,7 @@ public partial class DiskStoreTests
             s.Set(Ip("10.0.0.2"), ReservationKey.For("a", "eth0"));
             store.SaveIndex(s, changed: true);
         }
-        Assert.That(File.Exists(Path.Combine(_dir.Path, DiskStore.CacheDirectoryName, "net")), Is.True);
+        Assert.That(File.Exists(Path.Combine(_dir.Path, StoreIndex.CacheDirectoryName, "net")), Is.True);
         using (DiskStore store = OpenLocked())
         {
             StoreSnapshot s = store.Load();
@@ -211,10 +208,9 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void AStaleIndexStillSparesReadingTheFilesThatDidNotChange()
     {
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         using (DiskStore store = OpenLocked())
         {
             foreach (string ip in new[] { "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5" })
@@ -244,17 +240,16 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void CorruptIndexFallsBackToReadingTheFiles()
     {
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         using (DiskStore store = OpenLocked())
         {
             store.TryReserve(Ip("10.0.0.2"), ReservationKey.For("a", "eth0"));
             StoreSnapshot s = store.Scan();
             store.SaveIndex(s, changed: true);
         }
-        string index = Path.Combine(_dir.Path, DiskStore.CacheDirectoryName, "net");
+        string index = Path.Combine(_dir.Path, StoreIndex.CacheDirectoryName, "net");
         byte[] bytes = File.ReadAllBytes(index);
         bytes[^20] ^= 0x55;
         File.WriteAllBytes(index, bytes);
@@ -270,7 +265,7 @@ public partial class DiskStoreTests
     [Test]
     public void ASmallNetworkGetsNoIndexAndReadsItsFilesEveryTime()
     {
-        Assert.That(DiskStore.IndexMinEntries, Is.EqualTo(DiskStore.DefaultIndexMinEntries));
+        Assert.That(_options.IndexMinEntries, Is.EqualTo(HostLocalStoreOptions.DefaultIndexMinEntries));
         using (DiskStore store = OpenLocked())
         {
             StoreSnapshot s = store.Load();
@@ -281,7 +276,7 @@ public partial class DiskStoreTests
             }
             store.SaveIndex(s, changed: true);
         }
-        Assert.That(Directory.Exists(Path.Combine(_dir.Path, DiskStore.CacheDirectoryName)), Is.False, "no index, not even its folder");
+        Assert.That(Directory.Exists(Path.Combine(_dir.Path, StoreIndex.CacheDirectoryName)), Is.False, "no index, not even its folder");
         using DiskStore again = OpenLocked();
         StoreSnapshot loaded = again.Load();
         Assert.Multiple(() =>
@@ -294,10 +289,9 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void TheIndexAppearsAtTheThresholdAndGoesBelowHalfOfIt()
     {
-        using IndexThreshold _ = IndexFrom(4);
+        IndexFrom(4);
         var key = ReservationKey.For("c", "eth0");
         void Run(Action<DiskStore, StoreSnapshot> change)
         {
@@ -404,14 +398,14 @@ public partial class DiskStoreTests
         s.Set(Ip("fd00::2"), Encoding.UTF8.GetBytes("b"));
         s.Set(Ip("10.0.0.3"), null);
         var stamp = new DirStamp(1, 2, 3, 4, 5, 6);
-        StoreSnapshot? back = DiskStore.DeserializeIndex(DiskStore.SerializeIndex(s, stamp), stamp);
+        StoreSnapshot? back = StoreIndex.Deserialize(StoreIndex.Serialize(s, stamp), stamp);
         Assert.That(back, Is.Not.Null);
         Assert.Multiple(() =>
         {
             Assert.That(back!.Slots.Keys, Is.EquivalentTo(s.Slots.Keys));
             Assert.That(back.ContentOf(Ip("10.0.0.2")), Is.EqualTo("a\r\neth0"u8.ToArray()));
             Assert.That(back.ContentOf(Ip("10.0.0.3")), Is.Null);
-            Assert.That(DiskStore.DeserializeIndex(DiskStore.SerializeIndex(s, stamp), stamp with { MtimeNanoseconds = 5 }), Is.Null);
+            Assert.That(StoreIndex.Deserialize(StoreIndex.Serialize(s, stamp), stamp with { MtimeNanoseconds = 5 }), Is.Null);
         });
     }
 
@@ -426,27 +420,25 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void TheIndexIsNotWrittenThroughALinkedCacheFolder()
     {
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         string elsewhere = Path.Combine(_dir.Path, "elsewhere");
         Directory.CreateDirectory(elsewhere);
         Directory.CreateDirectory(NetDir);
-        File.CreateSymbolicLink(Path.Combine(_dir.Path, DiskStore.CacheDirectoryName), elsewhere);
+        File.CreateSymbolicLink(Path.Combine(_dir.Path, StoreIndex.CacheDirectoryName), elsewhere);
         ReserveAndSaveIndex("10.0.0.2");
         Assert.That(Directory.GetFileSystemEntries(elsewhere), Is.Empty, "nothing written where the link points");
         Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "10.0.0.2")), Is.EqualTo("c\r\neth0"u8.ToArray()), "the reservation itself is made");
     }
 
     [Test]
-    [NonParallelizable]
     public void TheIndexIsNotWrittenThroughALinkedTemporaryFile()
     {
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         string victim = Path.Combine(_dir.Path, "victim");
         File.WriteAllText(victim, "precious");
-        string cache = Path.Combine(_dir.Path, DiskStore.CacheDirectoryName);
+        string cache = Path.Combine(_dir.Path, StoreIndex.CacheDirectoryName);
         Directory.CreateDirectory(cache);
         Directory.CreateDirectory(NetDir);
         File.CreateSymbolicLink(Path.Combine(cache, ".net.tmp"), victim);
@@ -463,10 +455,9 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void ALinkInPlaceOfTheIndexIsNeitherReadNorFollowed()
     {
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         ReserveAndSaveIndex("10.0.0.2");
         string elsewhere = Path.Combine(_dir.Path, "elsewhere-index");
         File.Move(IndexPath, elsewhere);
@@ -480,21 +471,16 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void AnIndexStampedLaterThanTheClockIsDropped()
     {
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         ReserveAndSaveIndex("10.0.0.2");
         // The clock was set back an hour since the index was written: a change made now could carry a time the
         // index already saw, so neither the index nor its per-file times can be trusted.
-        DiskStore.ClockForTests = () =>
+        HostLocalStoreOptions withIndex = _options;
+        _options = new HostLocalStoreOptions { IndexMinEntries = 1, Clock = new FixedClock(DateTimeOffset.UtcNow.AddHours(-1)) };
+        using (DiskStore store = OpenLocked())
         {
-            DateTimeOffset earlier = DateTimeOffset.UtcNow.AddHours(-1);
-            return new Interop.Libc.Timespec { Seconds = earlier.ToUnixTimeSeconds(), Nanoseconds = 0 };
-        };
-        try
-        {
-            using DiskStore store = OpenLocked();
             StoreSnapshot s = store.Load();
             Assert.Multiple(() =>
             {
@@ -503,20 +489,16 @@ public partial class DiskStoreTests
                 Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo("c\r\neth0"u8.ToArray()));
             });
         }
-        finally
-        {
-            DiskStore.ClockForTests = null;
-        }
+        _options = withIndex;
         using DiskStore later = OpenLocked();
         later.Load();
         Assert.That(later.LoadedFromIndex, Is.True, "with the clock right again the index is used");
     }
 
     [Test]
-    [NonParallelizable]
     public void AfterAnotherWriterAnAllocatingLoadReadsOnlyTheNewFiles()
     {
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         using (DiskStore store = OpenLocked())
         {
             foreach (string ip in new[] { "10.0.0.2", "10.0.0.3", "10.0.0.4" })
@@ -572,12 +554,11 @@ public partial class DiskStoreTests
     }
 
     [Test]
-    [NonParallelizable]
     public void AnExactLoadReadsAFileTheIndexKnewUnderTheSameInodeButOlder()
     {
         // A file removed and created again under its name can get the freed inode number back: an allocating load
         // cannot tell, the exact load must (its ctime is later than what the index checked).
-        using IndexThreshold _ = IndexFrom(1);
+        IndexFrom(1);
         DirStamp stamp;
         using (DiskStore store = OpenLocked())
         {
@@ -589,8 +570,8 @@ public partial class DiskStoreTests
             StoreSnapshot real = store.Scan();
             var forged = new StoreSnapshot { UncheckedSince = (0, 0) }; // checked before the file existed
             forged.Set(Ip("10.0.0.2"), ReservationKey.For("before", "eth0"), real.Slots[Ip("10.0.0.2")].Inode);
-            Directory.CreateDirectory(Path.Combine(_dir.Path, DiskStore.CacheDirectoryName));
-            File.WriteAllBytes(IndexPath, DiskStore.SerializeIndex(forged, stamp));
+            Directory.CreateDirectory(Path.Combine(_dir.Path, StoreIndex.CacheDirectoryName));
+            File.WriteAllBytes(IndexPath, StoreIndex.Serialize(forged, stamp));
         }
         using (DiskStore store = OpenLocked())
         {

@@ -24,9 +24,18 @@ internal sealed class Harness
 {
     private readonly string? _binary;
 
-    private Harness(string? binary) => _binary = binary;
+    private readonly HostLocalStoreOptions _storeOptions;
+
+    private Harness(string? binary, HostLocalStoreOptions? storeOptions = null)
+    {
+        _binary = binary;
+        _storeOptions = storeOptions ?? HostLocalStoreOptions.Default;
+    }
 
     public static Harness InProcess { get; } = new(null);
+
+    /// <summary>In process, with a plugin built with <paramref name="storeOptions"/>.</summary>
+    public static Harness InProcessWith(HostLocalStoreOptions storeOptions) => new(null, storeOptions);
 
     public static Harness Binary(string path) => new(path);
 
@@ -51,7 +60,7 @@ internal sealed class Harness
         if (_binary is null)
         {
             var fake = new InMemoryCniEnvironment(env, config);
-            int code = await CniPluginHost.RunAsync(new HostLocalPlugin(), fake);
+            int code = await CniPluginHost.RunAsync(new HostLocalPlugin(_storeOptions), fake);
             return new PluginRun(code, fake.StdoutText, fake.StderrText);
         }
 

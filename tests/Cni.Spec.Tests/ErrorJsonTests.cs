@@ -45,4 +45,42 @@ public class ErrorJsonTests
             Assert.That((uint)CniErrorCode.Internal, Is.EqualTo(999));
         });
     }
+
+    [TestCase("error.json", 4u, "")]
+    [TestCase("error-with-details.json", 7u, "some details")]
+    public void TryParse_reads_go_error_json(string file, uint code, string details)
+    {
+        Assert.That(CniError.TryParse(GoldenFiles.Bytes(file), out CniError? error), Is.True);
+        CniException ex = error!.ToException();
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex.NumericCode, Is.EqualTo(code));
+            Assert.That(ex.Details, Is.EqualTo(details));
+        });
+    }
+
+    [TestCase("""{"code":0,"msg":"only a message"}""", 0u, "only a message")]
+    [TestCase("""{"code":11,"extra":[1,2]}""", 11u, "")]
+    [TestCase("""{"code":7,"msg":null}""", 7u, "")]
+    public void TryParse_accepts_a_code_or_a_message(string json, uint code, string msg)
+    {
+        Assert.That(CniError.TryParse(System.Text.Encoding.UTF8.GetBytes(json), out CniError? error), Is.True);
+        Assert.Multiple(() =>
+        {
+            Assert.That(error!.Code, Is.EqualTo(code));
+            Assert.That(error.Msg, Is.EqualTo(msg));
+        });
+    }
+
+    [TestCase("")]
+    [TestCase("not json")]
+    [TestCase("[]")]
+    [TestCase("{}")]
+    [TestCase("""{"code":0,"msg":""}""")]
+    [TestCase("""{"code":"7","msg":"code as a string"}""")]
+    [TestCase("""{"code":-1,"msg":"negative"}""")]
+    [TestCase("""{"code":7,"msg":42}""")]
+    [TestCase("""{"cniVersion":"1.0.0","ips":[]}""")]
+    public void TryParse_refuses_what_is_not_error_json(string json) =>
+        Assert.That(CniError.TryParse(System.Text.Encoding.UTF8.GetBytes(json), out CniError? error), Is.False, () => $"parsed as {error?.Code} {error?.Msg}");
 }

@@ -1,9 +1,9 @@
-using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Cni.Spec;
 
 namespace Cni.Plugins.Ipam.HostLocal.Addressing;
 
@@ -43,33 +43,21 @@ internal readonly struct IpAddr : IEquatable<IpAddr>, IComparable<IpAddr>
     public IpAddr Next() => WithValue(Value + 1);
 
     /// <summary>The mask of a prefix length in this family.</summary>
-    public UInt128 MaskOf(int prefixLength) =>
-        prefixLength == 0 ? UInt128.Zero : (MaxValue << (Bits - prefixLength)) & MaxValue;
+    public UInt128 MaskOf(int prefixLength) => IPArithmetic.MaskOf(prefixLength, Bits);
 
+    /// <summary>The address as host-local keeps it (an IPv4-mapped IPv6 address becomes IPv4, as Go's To4 does).</summary>
     public static IpAddr FromIPAddress(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
             address = address.MapToIPv4();
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out int written);
-        return written == 4
-            ? V4(BinaryPrimitives.ReadUInt32BigEndian(bytes))
-            : V6(BinaryPrimitives.ReadUInt128BigEndian(bytes));
+        UInt128 value = IPArithmetic.ToNumber(address);
+        return address.AddressFamily == AddressFamily.InterNetwork ? V4((uint)value) : V6(value);
     }
 
-    public IPAddress ToIPAddress()
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        if (IsV6)
-        {
-            BinaryPrimitives.WriteUInt128BigEndian(bytes, Value);
-            return new IPAddress(bytes);
-        }
-        BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)Value);
-        return new IPAddress(bytes[..4]);
-    }
+    /// <summary>The address as an <see cref="IPAddress"/>.</summary>
+    public IPAddress ToIPAddress() =>
+        IPArithmetic.FromNumber(Value, IsV6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
 
-    /// <summary>Parses like Go's <c>net.ParseIP</c>: dotted decimal without leading zeros, or IPv6 text without a zone.</summary>
     public static bool TryParse(ReadOnlySpan<char> text, out IpAddr address)
     {
         address = default;

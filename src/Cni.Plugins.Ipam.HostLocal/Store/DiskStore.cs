@@ -15,7 +15,8 @@ namespace Cni.Plugins.Ipam.HostLocal.Store;
 /// </summary>
 /// <remarks>
 /// <para>All file operations are relative to one directory descriptor, and the only names used are the fixed ones
-/// and addresses formatted here, so nothing can reach outside the network directory.</para>
+/// and addresses formatted here, so nothing can reach outside the network directory. The system calls themselves
+/// are in <see cref="Posix"/>; the private index in <see cref="StoreIndex"/>.</para>
 /// <para>A reservation is written to an unnamed (O_TMPFILE) or temporary file, its data synced (fdatasync), and then
 /// hard-linked to its name: <c>linkat</c> fails atomically with EEXIST when the name exists, as the reference's
 /// O_EXCL create does, and the file appears complete or not at all, also after a crash: the name can only reach the
@@ -23,22 +24,22 @@ namespace Cni.Plugins.Ipam.HostLocal.Store;
 /// may forget a reservation made just before it, together with the containers that held it, but never leaves an
 /// empty file naming nobody.</para>
 /// <para>Reading 65,000 small files costs far more than anything else, so on large networks the contents are also
-/// kept in an index (<c>&lt;dataDir&gt;/.host-local-cache/&lt;network&gt;</c>). The index is trusted only while the
-/// directory's device, inode, mtime and ctime equal the ones it recorded: any file created or removed (by us, by the
-/// Go plugin, by hand) changes them. Before releasing the lock after writing the index we wait until the clock that
-/// stamps file times has moved past the recorded mtime, so a later change cannot carry the same stamp; where the
-/// file system's timestamps look coarse the index is not written. Files are never rewritten in place by either
-/// plugin (<c>last_reserved_ip.N</c> aside, which the index does not hold).</para>
+/// kept in an index (<see cref="StoreIndex"/>). The index is trusted only while the directory's device, inode, mtime
+/// and ctime equal the ones it recorded: any file created or removed (by us, by the Go plugin, by hand) changes
+/// them. Before releasing the lock after writing the index we wait until the clock that stamps file times has moved
+/// past the recorded mtime, so a later change cannot carry the same stamp; where the file system's timestamps look
+/// coarse the index is not written. Files are never rewritten in place by either plugin (<c>last_reserved_ip.N</c>
+/// aside, which the index does not hold).</para>
 /// <para>After another writer the index is stale. ADD needs the names (one directory listing) and owners only to
 /// refuse a second ADD of one attachment, so it takes the index's owner for every name whose inode number (from
 /// the listing, recorded in the index) is unchanged and reads only the new files; owners it would refuse on are
 /// read again first. A file removed and created again with a reused inode number escapes it, so the snapshot and
 /// the index written from it are marked unchecked, and DEL, CHECK and GC, which act on owners, first compare each
 /// such file's ctime with the time the index last checked it (one statx each), reading the ones that changed.</para>
-/// <para>On small networks (fewer than <see cref="IndexMinEntries"/> reservations) the index costs more than it
-/// saves: writing it and waiting for the clock (up to one scheduler tick) costs about as much as reading a thousand
-/// small files (measured with benchmarks/host-local/bench-small.sh). There no index is written, and an index left
-/// from when the network was larger is removed once it holds fewer than half that many.</para>
+/// <para>On small networks (fewer than <see cref="HostLocalStoreOptions.IndexMinEntries"/> reservations) the index
+/// costs more than it saves: writing it and waiting for the clock (up to one scheduler tick) costs about as much as
+/// reading a thousand small files (measured with benchmarks/host-local/bench-small.sh). There no index is written,
+/// and an index left from when the network was larger is removed once it holds fewer than half that many.</para>
 /// </remarks>
 internal sealed unsafe class DiskStore : IDisposable
 {
@@ -48,37 +49,16 @@ internal sealed unsafe class DiskStore : IDisposable
     /// <summary>Prefix of the round-robin files: <c>last_reserved_ip.N</c>.</summary>
     public const string LastReservedPrefix = "last_reserved_ip.";
 
-    /// <summary>Folder (in the data directory) holding one index file per network.</summary>
-    public const string CacheDirectoryName = ".host-local-cache";
+    /// <summary>Largest content taken as a reservation (larger files are nobody's).</summary>
+    internal const int MaxContentBytes = 64 * 1024;
 
-    /// <summary>
-    /// Reservation count from which the index is written. Below it a run reads the files, which on the small
-    /// networks of typical pod churn is cheaper than keeping the index up to date (an ADD+DEL pair measured about
-    /// even at 1,000 reservations, the files clearly cheaper at 600).
-    /// </summary>
-    public const int DefaultIndexMinEntries = 1024;
-
-    private const int MaxContentBytes = 64 * 1024;
     private const int SmallReadBytes = 4096;
     private const int DirectoryReadBytes = 64 * 1024;
-    private const int UncheckedSize = 1 + 8 + 4;
-    private static readonly byte[] IndexMagic = "HLIDX002"u8.ToArray();
-
-    /// <summary>Tests only: skip O_TMPFILE to exercise the named temporary file used where it is unsupported.</summary>
-    internal static bool DisableUnnamedTempFiles { get; set; }
-
-    /// <summary>
-    /// Reservation count from which the index is written (<see cref="DefaultIndexMinEntries"/>; tests lower it). An
-    /// existing index is kept up to date down to half of it, so that a network hovering around the threshold does
-    /// not create and delete its index on every run.
-    /// </summary>
-    internal static int IndexMinEntries { get; set; } = DefaultIndexMinEntries;
-
-    /// <summary>Tests only: the wall clock as <see cref="Load"/> sees it (null: CLOCK_REALTIME).</summary>
-    internal static Func<Libc.Timespec>? ClockForTests { get; set; }
 
     private readonly string _dataDir;
     private readonly string _network;
+    private readonly HostLocalStoreOptions _options;
+    private readonly StoreIndex _index;
     private int _dataFd;
     private int _dirFd;
     private int _lockFd = -1;
@@ -88,12 +68,15 @@ internal sealed unsafe class DiskStore : IDisposable
     private bool _readEveryFile;
     private byte[] _readBuffer = new byte[SmallReadBytes];
 
-    private DiskStore(string dataDir, string network, int dataFd, int dirFd)
+    private DiskStore(string dataDir, string network, int dataFd, int dirFd, HostLocalStoreOptions options)
     {
         _dataDir = dataDir;
         _network = network;
         _dataFd = dataFd;
         _dirFd = dirFd;
+        _options = options;
+        // The data directory stays open: the index is reached from it by name, never by a path.
+        _index = new StoreIndex(dataFd, network);
     }
 
     /// <summary>The network directory.</summary>
@@ -112,7 +95,7 @@ internal sealed unsafe class DiskStore : IDisposable
     /// Opens the store of <paramref name="network"/>. With <paramref name="create"/>, creates the directories
     /// (mode 0755, as the reference does); without, returns null when the network directory does not exist.
     /// </summary>
-    public static DiskStore? Open(string dataDir, string network, bool create)
+    public static DiskStore? Open(string dataDir, string network, bool create, HostLocalStoreOptions? options = null)
     {
         if (!CniValidation.IsValidName(network))
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid network name \"{network}\": it must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
@@ -121,10 +104,9 @@ internal sealed unsafe class DiskStore : IDisposable
         string fullDataDir = Path.GetFullPath(dataDir);
         string dir = Path.Combine(fullDataDir, network);
         if (create)
-            MakeDirectories(dir);
-        // The data directory stays open too: the index is reached from it by name, never by a path.
-        int dataFd = OpenPath(fullDataDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int fd = dataFd < 0 ? -1 : OpenAt(dataFd, network, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+            Posix.MakeDirectories(dir, 0x1ed /* 0755 */);
+        int dataFd = Posix.OpenPath(fullDataDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = dataFd < 0 ? -1 : Posix.OpenAt(dataFd, network, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
         {
             int errno = LibC.errno;
@@ -132,25 +114,22 @@ internal sealed unsafe class DiskStore : IDisposable
                 close(dataFd);
             if (!create && errno == ENOENT)
                 return null;
-            throw IoError($"cannot open data directory {dir}", errno);
+            throw Posix.IoError($"cannot open data directory {dir}", errno);
         }
-        return new DiskStore(fullDataDir, network, dataFd, fd);
+        return new DiskStore(fullDataDir, network, dataFd, fd, options ?? HostLocalStoreOptions.Default);
     }
 
     /// <summary>Takes the exclusive flock on <c>lock</c> (created with mode 0750, like the reference's).</summary>
     public void Lock()
     {
-        int fd = OpenAt(_dirFd, LockFileName, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0x1e8 /* 0750 */);
+        int fd = Posix.OpenAt(_dirFd, LockFileName, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0x1e8 /* 0750 */);
         if (fd < 0)
-            throw IoError($"cannot open lock file {Path.Combine(DirectoryPath, LockFileName)}", LibC.errno);
-        while (Libc.Flock(fd, Libc.LOCK_EX) != 0)
+            throw Posix.IoError($"cannot open lock file {Path.Combine(DirectoryPath, LockFileName)}", LibC.errno);
+        int errno = Posix.LockExclusive(fd);
+        if (errno != 0)
         {
-            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            if (errno != EINTR)
-            {
-                close(fd);
-                throw IoError("cannot lock the data directory", errno);
-            }
+            close(fd);
+            throw Posix.IoError("cannot lock the data directory", errno);
         }
         _lockFd = fd;
     }
@@ -171,9 +150,9 @@ internal sealed unsafe class DiskStore : IDisposable
         EnsureLocked();
         _indexWasValid = false;
         _readEveryFile = false;
-        byte[]? data = ReadIndexBytes();
+        byte[]? data = _index.ReadBytes();
         _indexExisted = data is not null;
-        if (data is not null && DeserializeIndex(data, out DirStamp recorded) is { } fromIndex && !ClockIsBefore(recorded))
+        if (data is not null && StoreIndex.Deserialize(data, out DirStamp recorded) is { } fromIndex && !StoreIndex.ClockIsBefore(recorded, _options.Clock))
         {
             _loadedStamp = StatDirectory();
             (long Seconds, uint Nanoseconds)? uncheckedSince = fromIndex.UncheckedSince;
@@ -213,9 +192,9 @@ internal sealed unsafe class DiskStore : IDisposable
     {
         // Only what a listed name becomes: its bytes are made again (NameOf) for the few files opened or statx'd.
         var names = new List<(IpAddr Address, byte Type, ulong Inode)>();
-        int fd = OpenAt(_dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        int fd = Posix.OpenAt(_dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
-            throw IoError($"cannot read {DirectoryPath}", LibC.errno);
+            throw Posix.IoError($"cannot read {DirectoryPath}", LibC.errno);
         try
         {
             // Small first (a small network's names fit in a few KB, and a fresh large array costs more to allocate
@@ -225,9 +204,9 @@ internal sealed unsafe class DiskStore : IDisposable
             {
                 nint n;
                 fixed (byte* p = buffer)
-                    n = Libc.GetDents64(fd, p, (nuint)buffer.Length);
+                    n = Posix.GetDents64(fd, p, (nuint)buffer.Length);
                 if (n < 0)
-                    throw IoError($"cannot read {DirectoryPath}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+                    throw Posix.IoError($"cannot read {DirectoryPath}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
                 if (n == 0)
                     break;
                 for (int offset = 0; offset < n;)
@@ -270,7 +249,7 @@ internal sealed unsafe class DiskStore : IDisposable
                     reused[i] = slot with { Inode = inode };
                     continue;
                 }
-                if (type is Libc.DT_REG or Libc.DT_UNKNOWN)
+                if (type is Posix.DT_REG or Posix.DT_UNKNOWN)
                 {
                     contents[i] = ReadTrimmed(NameOf(address), ref buffer);
                     read++;
@@ -297,14 +276,10 @@ internal sealed unsafe class DiskStore : IDisposable
 
     private bool UnchangedSince(byte[] name, (long Seconds, uint Nanoseconds) since)
     {
-        statx st;
         byte[] terminated = name.Length > 0 && name[^1] == 0 ? name : [.. name, 0];
-        fixed (byte* p = terminated)
-        {
-            if (statx(_dirFd, p, AT_SYMLINK_NOFOLLOW, STATX_CTIME, &st) != 0)
-                return false;
-        }
-        return !IsEarlier(since.Seconds, since.Nanoseconds, st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec);
+        if (!Posix.StatAt(_dirFd, terminated, STATX_CTIME, out statx st))
+            return false;
+        return !Posix.IsEarlier(since.Seconds, since.Nanoseconds, st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec);
     }
 
     /// <summary>The trimmed content of the file for <paramref name="address"/>, or null when missing or not a regular file.</summary>
@@ -316,7 +291,7 @@ internal sealed unsafe class DiskStore : IDisposable
     /// </summary>
     private byte[]? ReadTrimmed(byte[] name, ref byte[] buffer)
     {
-        int fd = OpenAt(_dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
+        int fd = Posix.OpenAt(_dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
         if (fd < 0)
             return null;
         try
@@ -332,15 +307,9 @@ internal sealed unsafe class DiskStore : IDisposable
                     buffer.AsSpan(0, total).CopyTo(larger);
                     buffer = larger;
                 }
-                long n;
-                fixed (byte* p = buffer)
-                    n = read(fd, p + total, buffer.Length - total);
+                long n = Posix.Read(fd, buffer, total);
                 if (n < 0)
-                {
-                    if (LibC.errno == EINTR)
-                        continue;
                     return null;
-                }
                 if (n == 0)
                     break;
                 total += (int)n;
@@ -365,20 +334,20 @@ internal sealed unsafe class DiskStore : IDisposable
     {
         EnsureLocked();
         byte[] name = NameOf(address);
-        int fd = DisableUnnamedTempFiles ? -1 : OpenAt(_dirFd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0x1a4 /* 0644 */);
+        int fd = _options.UseUnnamedTempFiles ? Posix.OpenAt(_dirFd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0x1a4 /* 0644 */) : -1;
         if (fd >= 0)
         {
             try
             {
                 WriteAll(fd, content, address);
                 SyncData(fd, address);
-                int errno = LinkUnnamed(fd, name);
+                int errno = Posix.LinkAt(AT_FDCWD, Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}\0"), _dirFd, name, AT_SYMLINK_FOLLOW);
                 if (errno == 0)
                     return true;
                 if (errno == EEXIST)
                     return false;
                 if (errno != ENOENT)
-                    throw IoError($"cannot create the reservation of {address}", errno);
+                    throw Posix.IoError($"cannot create the reservation of {address}", errno);
                 // No /proc: fall through to a named temporary file.
             }
             finally
@@ -388,9 +357,9 @@ internal sealed unsafe class DiskStore : IDisposable
         }
 
         byte[] temp = Encoding.ASCII.GetBytes($".host-local-tmp-{Environment.ProcessId}-{Random.Shared.Next():x8}\0");
-        fd = OpenAt(_dirFd, temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4);
+        fd = Posix.OpenAt(_dirFd, temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4);
         if (fd < 0)
-            throw IoError($"cannot create a temporary file in {DirectoryPath}", LibC.errno);
+            throw Posix.IoError($"cannot create a temporary file in {DirectoryPath}", LibC.errno);
         try
         {
             try
@@ -402,32 +371,16 @@ internal sealed unsafe class DiskStore : IDisposable
             {
                 close(fd);
             }
-            fixed (byte* from = temp)
-            fixed (byte* to = name)
-            {
-                if (linkat(_dirFd, from, _dirFd, to, 0) == 0)
-                    return true;
-                int errno = LibC.errno;
-                if (errno == EEXIST)
-                    return false;
-                throw IoError($"cannot create the reservation of {address}", errno);
-            }
+            int errno = Posix.LinkAt(_dirFd, temp, _dirFd, name, 0);
+            if (errno == 0)
+                return true;
+            if (errno == EEXIST)
+                return false;
+            throw Posix.IoError($"cannot create the reservation of {address}", errno);
         }
         finally
         {
-            fixed (byte* t = temp)
-                unlinkat(_dirFd, t, 0);
-        }
-    }
-
-    /// <summary>Gives the unnamed file <paramref name="fd"/> the name <paramref name="name"/>: 0, or the errno.</summary>
-    private int LinkUnnamed(int fd, byte[] name)
-    {
-        byte[] procPath = Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}\0");
-        fixed (byte* from = procPath)
-        fixed (byte* to = name)
-        {
-            return linkat(AT_FDCWD, from, _dirFd, to, AT_SYMLINK_FOLLOW) == 0 ? 0 : LibC.errno;
+            Posix.UnlinkAt(_dirFd, temp);
         }
     }
 
@@ -437,27 +390,49 @@ internal sealed unsafe class DiskStore : IDisposable
     /// </summary>
     private static void SyncData(int fd, IpAddr address)
     {
-        while (fdatasync(fd) != 0)
-        {
-            if (LibC.errno != EINTR)
-                throw IoError($"cannot sync the reservation of {address}", LibC.errno);
-        }
+        int errno = Posix.SyncData(fd);
+        if (errno != 0)
+            throw Posix.IoError($"cannot sync the reservation of {address}", errno);
     }
 
     /// <summary>Removes the reservation file of <paramref name="address"/>; false when it did not exist.</summary>
     public bool Remove(IpAddr address)
     {
         EnsureLocked();
-        byte[] name = NameOf(address);
-        fixed (byte* p = name)
-        {
-            if (unlinkat(_dirFd, p, 0) == 0)
-                return true;
-        }
-        int errno = LibC.errno;
+        int errno = Posix.UnlinkAt(_dirFd, NameOf(address));
+        if (errno == 0)
+            return true;
         if (errno == ENOENT)
             return false;
-        throw IoError($"cannot release {address}", errno);
+        throw Posix.IoError($"cannot release {address}", errno);
+    }
+
+    /// <summary>
+    /// Releases <paramref name="address"/> if its file still names <paramref name="owner"/>, keeping
+    /// <paramref name="snapshot"/> in step: the one release path of DEL and GC. A content that came from the index
+    /// is checked against the file first (unless <see cref="ContentsAreCurrent"/>): a file that is gone is dropped
+    /// from the snapshot, one that names someone else now is recorded with its new owner and kept.
+    /// </summary>
+    /// <returns>True when the file was removed.</returns>
+    public bool ReleaseIfOwnedBy(StoreSnapshot snapshot, IpAddr address, ReadOnlySpan<byte> owner)
+    {
+        if (!ContentsAreCurrent)
+        {
+            byte[]? current = ReadEntry(address);
+            if (current is null)
+            {
+                snapshot.Remove(address);
+                return false;
+            }
+            if (!current.AsSpan().SequenceEqual(owner))
+            {
+                snapshot.Set(address, current);
+                return false;
+            }
+        }
+        Remove(address);
+        snapshot.Remove(address);
+        return true;
     }
 
     /// <summary>The address in <c>last_reserved_ip.N</c>, or null when missing or unreadable (as the reference treats it).</summary>
@@ -483,18 +458,16 @@ internal sealed unsafe class DiskStore : IDisposable
         EnsureLocked();
         string what = $"{LastReservedPrefix}{rangeSetIndex}";
         byte[] name = Encoding.ASCII.GetBytes(what + "\0");
-        int fd = OpenAt(_dirFd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4 /* 0644 */);
+        int fd = Posix.OpenAt(_dirFd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4 /* 0644 */);
         if (fd < 0)
-            throw IoError($"cannot write {what}", LibC.errno);
+            throw Posix.IoError($"cannot write {what}", LibC.errno);
         try
         {
             byte[] text = Encoding.ASCII.GetBytes(address.ToString());
             WriteAll(fd, text, what);
-            while (ftruncate(fd, text.Length) != 0)
-            {
-                if (LibC.errno != EINTR)
-                    throw IoError($"cannot write {what}", LibC.errno);
-            }
+            int errno = Posix.Truncate(fd, text.Length);
+            if (errno != 0)
+                throw Posix.IoError($"cannot write {what}", errno);
         }
         finally
         {
@@ -510,13 +483,14 @@ internal sealed unsafe class DiskStore : IDisposable
     public void SaveIndex(StoreSnapshot snapshot, bool changed)
     {
         EnsureLocked();
-        if (snapshot.Count < IndexMinEntries && (!_indexExisted || snapshot.Count < IndexMinEntries / 2))
+        int threshold = _options.IndexMinEntries;
+        if (snapshot.Count < threshold && (!_indexExisted || snapshot.Count < threshold / 2))
         {
             // A small network: reading its files is cheaper than the index. Remove one left from larger days (its
             // stamp can no longer match, but reading it would be wasted time).
             if (_indexExisted)
             {
-                DeleteIndex();
+                _index.Delete();
                 _indexExisted = false;
             }
             return;
@@ -524,281 +498,19 @@ internal sealed unsafe class DiskStore : IDisposable
         DirStamp stamp = StatDirectory();
         if (!changed && _indexWasValid && stamp.Equals(_loadedStamp))
             return; // still valid as it is
-        if (stamp.MtimeNanoseconds % 1000 == 0 || !WaitForClockPast(stamp) || !WriteIndex(SerializeIndex(snapshot, stamp)))
+        if (stamp.MtimeNanoseconds % 1000 == 0 || !StoreIndex.WaitForClockPast(stamp) || !_index.Write(StoreIndex.Serialize(snapshot, stamp)))
         {
-            DeleteIndex();
+            _index.Delete();
             return;
         }
         _indexExisted = true;
     }
 
-    /// <summary>
-    /// Writes the index as a temporary file renamed over the old one, all relative to the cache folder's descriptor
-    /// and without following a symbolic link anywhere below the data directory: whoever can write there cannot make
-    /// us write elsewhere. False on any failure.
-    /// </summary>
-    private bool WriteIndex(byte[] data)
-    {
-        int cacheFd = OpenCacheDirectory(create: true);
-        if (cacheFd < 0)
-            return false;
-        try
-        {
-            byte[] temp = Encoding.UTF8.GetBytes("." + _network + ".tmp\0"); // network names never start with a dot
-            byte[] name = Encoding.UTF8.GetBytes(_network + "\0");
-            fixed (byte* t = temp)
-                unlinkat(cacheFd, t, 0); // left by a crash, or planted: O_EXCL below must create it
-            int fd = OpenAt(cacheFd, temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4 /* 0644 */);
-            if (fd < 0)
-                return false;
-            bool written;
-            try
-            {
-                written = TryWriteAll(fd, data, out _);
-            }
-            finally
-            {
-                close(fd);
-            }
-            fixed (byte* t = temp)
-            fixed (byte* n = name)
-            {
-                if (written && Libc.RenameAt(cacheFd, t, cacheFd, n) == 0)
-                    return true;
-                unlinkat(cacheFd, t, 0);
-                return false;
-            }
-        }
-        finally
-        {
-            close(cacheFd);
-        }
-    }
-
-    /// <summary>The cache folder, opened without following a link (created first with <paramref name="create"/>); -1 when missing.</summary>
-    private int OpenCacheDirectory(bool create)
-    {
-        byte[] name = Encoding.UTF8.GetBytes(CacheDirectoryName + "\0");
-        if (create)
-        {
-            fixed (byte* p = name)
-                mkdirat(_dataFd, p, 0x1ed /* 0755 */); // EEXIST (or a link in its place, refused below) is fine
-        }
-        return OpenAt(_dataFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-    }
-
-    private void DeleteIndex()
-    {
-        int cacheFd = OpenCacheDirectory(create: false);
-        if (cacheFd < 0)
-            return; // no index; a stale one would be harmless anyway: its stamp no longer matches the directory
-        byte[] name = Encoding.UTF8.GetBytes(_network + "\0");
-        fixed (byte* n = name)
-            unlinkat(cacheFd, n, 0);
-        close(cacheFd);
-    }
-
-    /// <summary>
-    /// True when the wall clock reads earlier than the directory times the index recorded: it was set back since.
-    /// Every comparison of times the index relies on (a change after it carries a later stamp) assumes the clock only
-    /// moves forward, so such an index is not used at all: the files are read and a new one is written.
-    /// </summary>
-    private static bool ClockIsBefore(DirStamp stamp)
-    {
-        Libc.Timespec now;
-        if (ClockForTests is { } clock)
-            now = clock();
-        else
-            Libc.ClockGetTime(Libc.CLOCK_REALTIME, &now); // fine-grained: file times may be ahead of the coarse clock
-        return IsEarlier(now.Seconds, now.Nanoseconds, stamp.MtimeSeconds, stamp.MtimeNanoseconds)
-            || IsEarlier(now.Seconds, now.Nanoseconds, stamp.CtimeSeconds, stamp.CtimeNanoseconds);
-    }
-
-    private static bool IsEarlier(long seconds, long nanoseconds, long thanSeconds, long thanNanoseconds) =>
-        seconds < thanSeconds || (seconds == thanSeconds && nanoseconds < thanNanoseconds);
-
-    private static bool WaitForClockPast(DirStamp stamp)
-    {
-        for (int i = 0; i < 60; i++)
-        {
-            Libc.Timespec now;
-            Libc.ClockGetTime(Libc.CLOCK_REALTIME_COARSE, &now);
-            if (now.Seconds > stamp.MtimeSeconds || (now.Seconds == stamp.MtimeSeconds && now.Nanoseconds > stamp.MtimeNanoseconds))
-                return true;
-            if (stamp.MtimeSeconds - now.Seconds > 1)
-                return false; // the directory's clock is ahead of ours
-            Thread.Sleep(1);
-        }
-        return false;
-    }
-
-    /// <summary>The index file's bytes, or null when there is none (the common case on small networks: no exception).</summary>
-    private byte[]? ReadIndexBytes()
-    {
-        int cacheFd = OpenCacheDirectory(create: false);
-        if (cacheFd < 0)
-            return null;
-        int fd = OpenAt(cacheFd, _network, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-        close(cacheFd);
-        if (fd < 0)
-            return null;
-        try
-        {
-            statx st;
-            byte empty = 0;
-            if (statx(fd, &empty, AT_EMPTY_PATH, STATX_SIZE, &st) != 0 || st.stx_size > int.MaxValue / 2)
-                return null;
-            byte[] data = new byte[(int)st.stx_size];
-            int total = 0;
-            fixed (byte* p = data)
-            {
-                while (total < data.Length)
-                {
-                    long n = read(fd, p + total, data.Length - total);
-                    if (n < 0 && LibC.errno == EINTR)
-                        continue;
-                    if (n <= 0)
-                        return null; // changed under us: not worth trusting
-                    total += (int)n;
-                }
-            }
-            return data;
-        }
-        finally
-        {
-            close(fd);
-        }
-    }
-
-    internal static byte[] SerializeIndex(StoreSnapshot snapshot, DirStamp stamp)
-    {
-        int size = IndexMagic.Length + DirStamp.Size + UncheckedSize + 4 + 8;
-        foreach (KeyValuePair<IpAddr, StoreSnapshot.Slot> e in snapshot.Slots)
-            size += 1 + (e.Key.IsV6 ? 16 : 4) + 8 + 4 + e.Value.Length;
-        byte[] data = new byte[size];
-        Span<byte> s = data;
-        IndexMagic.CopyTo(s);
-        int o = IndexMagic.Length;
-        stamp.Write(s[o..]);
-        o += DirStamp.Size;
-        s[o] = snapshot.UncheckedSince is null ? (byte)0 : (byte)1;
-        BinaryPrimitives.WriteInt64LittleEndian(s[(o + 1)..], snapshot.UncheckedSince?.Seconds ?? 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[(o + 9)..], snapshot.UncheckedSince?.Nanoseconds ?? 0);
-        o += UncheckedSize;
-        BinaryPrimitives.WriteInt32LittleEndian(s[o..], snapshot.Count);
-        o += 4;
-        foreach (KeyValuePair<IpAddr, StoreSnapshot.Slot> e in snapshot.Slots)
-        {
-            s[o++] = e.Key.IsV6 ? (byte)6 : (byte)4;
-            if (e.Key.IsV6)
-            {
-                BinaryPrimitives.WriteUInt128BigEndian(s[o..], e.Key.Value);
-                o += 16;
-            }
-            else
-            {
-                BinaryPrimitives.WriteUInt32BigEndian(s[o..], (uint)e.Key.Value);
-                o += 4;
-            }
-            StoreSnapshot.Slot slot = e.Value;
-            BinaryPrimitives.WriteUInt64LittleEndian(s[o..], slot.Inode);
-            o += 8;
-            BinaryPrimitives.WriteInt32LittleEndian(s[o..], slot.IsKnown ? slot.Length : -1);
-            o += 4;
-            if (slot.IsKnown)
-            {
-                slot.Content.CopyTo(s[o..]);
-                o += slot.Length;
-            }
-        }
-        BinaryPrimitives.WriteUInt64LittleEndian(s[o..], Checksum(s[..o]));
-        return data;
-    }
-
-    /// <summary>The index's snapshot when it was recorded for exactly <paramref name="expected"/>, else null.</summary>
-    internal static StoreSnapshot? DeserializeIndex(byte[] data, DirStamp expected) =>
-        DeserializeIndex(data, out DirStamp recorded) is { } snapshot && recorded.Equals(expected) ? snapshot : null;
-
-    /// <summary>The index's snapshot and the directory stamp it was recorded for; null when damaged.</summary>
-    internal static StoreSnapshot? DeserializeIndex(byte[] data, out DirStamp recorded)
-    {
-        recorded = default;
-        ReadOnlySpan<byte> s = data;
-        int headerSize = IndexMagic.Length + DirStamp.Size + UncheckedSize + 4;
-        if (s.Length < headerSize + 8 || !s[..IndexMagic.Length].SequenceEqual(IndexMagic))
-            return null;
-        if (BinaryPrimitives.ReadUInt64LittleEndian(s[^8..]) != Checksum(s[..^8]))
-            return null;
-        recorded = DirStamp.Read(s[IndexMagic.Length..]);
-        int o = IndexMagic.Length + DirStamp.Size;
-        (long, uint)? uncheckedSince = s[o] == 0 ? null
-            : (BinaryPrimitives.ReadInt64LittleEndian(s[(o + 1)..]), BinaryPrimitives.ReadUInt32LittleEndian(s[(o + 9)..]));
-        o += UncheckedSize;
-        int count = BinaryPrimitives.ReadInt32LittleEndian(s[o..]);
-        o += 4;
-        int end = s.Length - 8;
-        if (count < 0 || count > end / 17)
-            return null;
-        var snapshot = new StoreSnapshot(count) { UncheckedSince = uncheckedSince };
-        for (int i = 0; i < count; i++)
-        {
-            if (o + 1 > end)
-                return null;
-            byte family = s[o++];
-            IpAddr address;
-            if (family == 4 && o + 4 <= end)
-            {
-                address = IpAddr.V4(BinaryPrimitives.ReadUInt32BigEndian(s[o..]));
-                o += 4;
-            }
-            else if (family == 6 && o + 16 <= end)
-            {
-                address = IpAddr.V6(BinaryPrimitives.ReadUInt128BigEndian(s[o..]));
-                o += 16;
-            }
-            else
-            {
-                return null;
-            }
-            if (o + 12 > end)
-                return null;
-            ulong inode = BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
-            int length = BinaryPrimitives.ReadInt32LittleEndian(s[(o + 8)..]);
-            o += 12;
-            if (length < -1 || length > MaxContentBytes || o + Math.Max(length, 0) > end)
-                return null;
-            if (length < 0)
-                snapshot.Set(address, null, inode);
-            else
-                snapshot.SetSlice(address, data, o, length, inode);
-            o += Math.Max(length, 0);
-        }
-        return o == end ? snapshot : null;
-    }
-
-    private static ulong Checksum(ReadOnlySpan<byte> data)
-    {
-        ulong h = 0x9E3779B97F4A7C15UL ^ (ulong)data.Length;
-        int i = 0;
-        for (; i + 8 <= data.Length; i += 8)
-        {
-            h = (h ^ BinaryPrimitives.ReadUInt64LittleEndian(data[i..])) * 0xff51afd7ed558ccdUL;
-            h ^= h >> 29;
-        }
-        for (; i < data.Length; i++)
-            h = (h ^ data[i]) * 0x100000001b3UL;
-        h ^= h >> 33;
-        h *= 0xc4ceb9fe1a85ec53UL;
-        return h ^ (h >> 33);
-    }
-
     /// <summary>The network directory's device, inode, mtime and ctime now.</summary>
     internal DirStamp StatDirectory()
     {
-        statx st;
-        byte empty = 0;
-        if (statx(_dirFd, &empty, AT_EMPTY_PATH, STATX_BASIC_STATS, &st) != 0)
-            throw IoError($"cannot stat {DirectoryPath}", LibC.errno);
+        if (!Posix.StatFd(_dirFd, STATX_BASIC_STATS, out statx st))
+            throw Posix.IoError($"cannot stat {DirectoryPath}", LibC.errno);
         return new DirStamp(((ulong)st.stx_dev_major << 32) | st.stx_dev_minor, st.stx_ino,
             st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec, st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec);
     }
@@ -825,78 +537,14 @@ internal sealed unsafe class DiskStore : IDisposable
     /// runtime calibrate its processor-id cache (about 0.1 ms) when the nested buffers went back to the pool.</summary>
     private static void WriteAll(int fd, ReadOnlySpan<byte> content, IpAddr address)
     {
-        if (!TryWriteAll(fd, content, out int errno))
-            throw IoError($"cannot write the reservation of {address}", errno);
+        if (!Posix.TryWriteAll(fd, content, out int errno))
+            throw Posix.IoError($"cannot write the reservation of {address}", errno);
     }
 
     private static void WriteAll(int fd, ReadOnlySpan<byte> content, string what)
     {
-        if (!TryWriteAll(fd, content, out int errno))
-            throw IoError($"cannot write {what}", errno);
-    }
-
-    private static bool TryWriteAll(int fd, ReadOnlySpan<byte> content, out int errno)
-    {
-        errno = 0;
-        fixed (byte* p = content)
-        {
-            int written = 0;
-            while (written < content.Length)
-            {
-                long n = write(fd, p + written, content.Length - written);
-                if (n < 0)
-                {
-                    errno = LibC.errno;
-                    if (errno == EINTR)
-                        continue;
-                    return false;
-                }
-                written += (int)n;
-            }
-        }
-        return true;
-    }
-
-    private static void MakeDirectories(string path)
-    {
-        string full = Path.GetFullPath(path);
-        var missing = new Stack<string>();
-        for (string? p = full; p is not null && !Directory.Exists(p); p = Path.GetDirectoryName(p))
-            missing.Push(p);
-        while (missing.Count > 0)
-        {
-            string dir = missing.Pop();
-            byte[] bytes = Encoding.UTF8.GetBytes(dir + "\0");
-            fixed (byte* p = bytes)
-            {
-                if (mkdir(p, 0x1ed /* 0755 */) != 0 && LibC.errno != EEXIST)
-                    throw IoError($"cannot create directory {dir}", LibC.errno);
-            }
-        }
-    }
-
-    private static int OpenPath(string path, int flags)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-            return open(p, flags, 0);
-    }
-
-    private static int OpenAt(int dirFd, string name, int flags, int mode) =>
-        OpenAt(dirFd, Encoding.UTF8.GetBytes(name + "\0"), flags, mode);
-
-    private static int OpenAt(int dirFd, byte[] name, int flags, int mode)
-    {
-        byte[] terminated = name.Length > 0 && name[^1] == 0 ? name : [.. name, 0];
-        fixed (byte* p = terminated)
-        {
-            while (true)
-            {
-                int fd = openat(dirFd, p, flags, (mode_t)(uint)mode);
-                if (fd >= 0 || LibC.errno != EINTR)
-                    return fd;
-            }
-        }
+        if (!Posix.TryWriteAll(fd, content, out int errno))
+            throw Posix.IoError($"cannot write {what}", errno);
     }
 
     private void EnsureLocked()
@@ -904,9 +552,6 @@ internal sealed unsafe class DiskStore : IDisposable
         if (_lockFd < 0)
             throw new InvalidOperationException("the store must be locked first");
     }
-
-    private static CniException IoError(string message, int errno) =>
-        new(CniErrorCode.IoFailure, $"{message}: {new System.ComponentModel.Win32Exception(errno).Message} (errno {errno})");
 
     /// <summary>Releases the lock and closes the directory.</summary>
     public void Dispose()
@@ -927,28 +572,4 @@ internal sealed unsafe class DiskStore : IDisposable
             _dataFd = -1;
         }
     }
-}
-
-/// <summary>What identifies one state of a directory: device, inode, mtime and ctime.</summary>
-internal readonly record struct DirStamp(ulong Device, ulong Inode, long MtimeSeconds, uint MtimeNanoseconds, long CtimeSeconds, uint CtimeNanoseconds)
-{
-    public const int Size = 8 + 8 + 8 + 4 + 8 + 4;
-
-    public void Write(Span<byte> s)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(s, Device);
-        BinaryPrimitives.WriteUInt64LittleEndian(s[8..], Inode);
-        BinaryPrimitives.WriteInt64LittleEndian(s[16..], MtimeSeconds);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[24..], MtimeNanoseconds);
-        BinaryPrimitives.WriteInt64LittleEndian(s[28..], CtimeSeconds);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[36..], CtimeNanoseconds);
-    }
-
-    public static DirStamp Read(ReadOnlySpan<byte> s) => new(
-        BinaryPrimitives.ReadUInt64LittleEndian(s),
-        BinaryPrimitives.ReadUInt64LittleEndian(s[8..]),
-        BinaryPrimitives.ReadInt64LittleEndian(s[16..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(s[24..]),
-        BinaryPrimitives.ReadInt64LittleEndian(s[28..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(s[36..]));
 }

@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Cni.Spec;
 
 namespace Cni.Runtime;
@@ -57,18 +55,8 @@ public sealed class InProcessPluginInvoker(ICniPluginResolver resolver, ICniPlug
 
     private static CniException ParseError(string type, byte[] stdout)
     {
-        try
-        {
-            if (JsonNode.Parse(stdout) is JsonObject error && error["code"] is JsonValue code && code.TryGetValue(out uint number))
-            {
-                string message = error["msg"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : "";
-                string? details = error["details"] is JsonValue d && d.GetValueKind() == JsonValueKind.String ? d.GetValue<string>() : null;
-                return new CniException(number, message, details);
-            }
-        }
-        catch (JsonException)
-        {
-        }
+        if (CniError.TryParse(stdout, out CniError? error))
+            return error.ToException();
         return new CniException(CniErrorCode.Internal, $"plugin {type} failed and its output is not CNI error JSON: {Encoding.UTF8.GetString(stdout).Trim()}");
     }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
+using Cni.Spec.Json;
 
 namespace Cni.Spec;
 
@@ -23,4 +25,32 @@ public sealed class CniError
 
     /// <summary>This error as an exception that can be thrown.</summary>
     public CniException ToException() => new(Code, Msg, Details);
+
+    /// <summary>
+    /// Reads what a failed plugin printed on stdout as CNI error JSON: the one parser of <c>{"code","msg","details"}</c>
+    /// for plugins executed (<see cref="PluginExecutor"/>, IPAM delegation) and run in process (Cni.Runtime). As
+    /// libcni does, the fields must have their JSON types (a number for code, strings for msg and details); unknown
+    /// fields are ignored. An object with neither a code nor a message is no error report.
+    /// </summary>
+    /// <param name="json">The plugin's stdout.</param>
+    /// <param name="error">The error, when the output is one.</param>
+    /// <returns>True when <paramref name="json"/> is CNI error JSON.</returns>
+    public static bool TryParse(ReadOnlySpan<byte> json, [NotNullWhen(true)] out CniError? error)
+    {
+        error = null;
+        CniError parsed;
+        try
+        {
+            parsed = CniJson.Deserialize(json, CniJsonContext.Default.CniError, "plugin error");
+        }
+        catch (CniException)
+        {
+            return false;
+        }
+        if (parsed is null || (parsed.Code == 0 && string.IsNullOrEmpty(parsed.Msg)))
+            return false;
+        parsed.Msg ??= "";
+        error = parsed;
+        return true;
+    }
 }

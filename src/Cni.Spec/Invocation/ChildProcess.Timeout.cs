@@ -1,7 +1,7 @@
 namespace Cni.Spec;
 
 // Not in the unsafe part of the class: an async method cannot be in an unsafe context.
-internal static partial class ChildProcess
+public static partial class ChildProcess
 {
     /// <summary>
     /// <see cref="OnDedicatedThread{T}"/> for a <paramref name="run"/> that kills its child when the token it is given
@@ -9,7 +9,7 @@ internal static partial class ChildProcess
     /// the call fails with a <see cref="CniException"/> naming <paramref name="name"/> and the timeout. Cancellation of
     /// <paramref name="cancellationToken"/> still ends it with <see cref="OperationCanceledException"/>.
     /// </summary>
-    internal static async Task<Outcome> RunOnDedicatedThreadAsync(Func<CancellationToken, Outcome> run, string name, TimeSpan timeout,
+    public static async Task<Outcome> RunOnDedicatedThreadAsync(Func<CancellationToken, Outcome> run, string name, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
         if (timeout <= TimeSpan.Zero || timeout == Timeout.InfiniteTimeSpan)

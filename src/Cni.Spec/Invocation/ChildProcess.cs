@@ -1,25 +1,28 @@
 using System.ComponentModel;
 using System.Runtime.InteropServices;
+using Tmds.Linux;
+using static Cni.Spec.Interop.Libc;
 
 namespace Cni.Spec;
 
 /// <summary>
-/// A lean run of one child process for <see cref="PluginExecutor"/>: <c>posix_spawn</c> with three pipes, one
-/// <c>poll</c> loop that writes stdin and drains stdout and stderr, and <c>waitpid</c>, all on the calling thread.
-/// Unlike <see cref="System.Diagnostics.Process"/> it starts no SIGCHLD thread, no epoll thread and no thread-pool
-/// workers: a plugin lives for milliseconds, and each of those threads is a measurable part of that.
+/// A lean run of one child process, as <see cref="PluginExecutor"/> runs plugins and plugins run their tools (nft,
+/// iptables, helpers): <c>posix_spawn</c> with three pipes, one <c>poll</c> loop that writes stdin and drains stdout
+/// and stderr, and <c>waitpid</c>, all on the calling thread. Unlike <see cref="System.Diagnostics.Process"/> it
+/// starts no SIGCHLD thread, no epoll thread and no thread-pool workers: a plugin lives for milliseconds, and each of
+/// those threads is a measurable part of that. Linux only.
 /// </summary>
-internal static unsafe partial class ChildProcess
+/// <remarks>
+/// Part of the platform layer the Cni.NET libraries and plugins share (the libc calls Tmds.LibC lacks are in
+/// <c>Cni.Spec/Interop</c>). Because a <see cref="System.Diagnostics.Process"/> in the same process may reap any
+/// child, do not mix the two for one child.
+/// </remarks>
+public static unsafe partial class ChildProcess
 {
-    private const int O_NONBLOCK = 0x800;
-    private const int O_CLOEXEC = 0x80000;
-    private const int F_SETFL = 4;
     private const short POLLIN = 0x1;
     private const short POLLOUT = 0x4;
     private const short POLLERR = 0x8;
     private const short POLLHUP = 0x10;
-    private const int EINTR = 4;
-    private const int EAGAIN = 11;
     private const int SIGKILL = 9;
     private const int SIGPIPE = 13;
     private const short POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -33,14 +36,14 @@ internal static unsafe partial class ChildProcess
     /// <param name="Signal">The signal that killed the child; 0 when it exited.</param>
     /// <param name="Stdout">What it wrote on stdout.</param>
     /// <param name="Stderr">What it wrote on stderr.</param>
-    internal readonly record struct Outcome(int ExitCode, int Signal, byte[] Stdout, byte[] Stderr)
+    public readonly record struct Outcome(int ExitCode, int Signal, byte[] Stdout, byte[] Stderr)
     {
         /// <summary>How it ended, for messages: "exit 3", or "killed by SIGKILL" (with its number).</summary>
         public string Describe() => Signal == 0 ? $"exit {ExitCode}" : $"killed by {SignalName(Signal)}";
     }
 
     /// <summary>"SIGKILL (9)" for the common signals, "signal N" for the others.</summary>
-    internal static string SignalName(int signal) => signal switch
+    public static string SignalName(int signal) => signal switch
     {
         1 => "SIGHUP (1)",
         2 => "SIGINT (2)",
@@ -64,12 +67,12 @@ internal static unsafe partial class ChildProcess
     /// <paramref name="stdin"/>, and waits for it. Throws <see cref="Win32Exception"/> when it cannot be started, and
     /// <see cref="OperationCanceledException"/> (after killing and reaping it) when <paramref name="cancellationToken"/> fires.
     /// </summary>
-    internal static Outcome Run(string path, IReadOnlyList<string> environment, ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken) =>
+    public static Outcome Run(string path, IReadOnlyList<string> environment, ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken) =>
         Run(path, [], environment, stdin, cancellationToken);
 
     /// <summary>As <see cref="Run(string, IReadOnlyList{string}, ReadOnlyMemory{byte}, CancellationToken)"/>, with
     /// <paramref name="arguments"/> after argv[0].</summary>
-    internal static Outcome Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ReadOnlyMemory<byte> stdin,
+    public static Outcome Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ReadOnlyMemory<byte> stdin,
         CancellationToken cancellationToken)
     {
         int[] inPipe = [-1, -1], outPipe = [-1, -1], errPipe = [-1, -1];
@@ -90,12 +93,12 @@ internal static unsafe partial class ChildProcess
 
         var gate = new object();
         bool reaped = false;
-        using CancellationTokenRegistration kill = cancellationToken.Register(() =>
+        using CancellationTokenRegistration killOnCancel = cancellationToken.Register(() =>
         {
             lock (gate)
             {
                 if (!reaped)
-                    _ = KillProcess(pid, SIGKILL);
+                    _ = kill(pid, SIGKILL);
             }
         });
 
@@ -112,12 +115,12 @@ internal static unsafe partial class ChildProcess
             CloseAll(inPipe[1], outPipe[0], errPipe[0]);
             // Wait without reaping first, so that a concurrent cancellation never signals a recycled pid.
             byte* info = (byte*)&siginfo;
-            while (waitid(P_PID, pid, info, WEXITED | WNOWAIT) != 0 && Marshal.GetLastPInvokeError() == EINTR)
+            while (waitid(P_PID, pid, info, WEXITED | WNOWAIT) != 0 && Marshal.GetLastPInvokeError() == LibC.EINTR)
             {
             }
             lock (gate)
             {
-                while (waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+                while (waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR)
                 {
                 }
                 reaped = true;
@@ -156,18 +159,18 @@ internal static unsafe partial class ChildProcess
             int ready = poll(fds, (nuint)n, cancellationToken.CanBeCanceled ? 100 : -1);
             if (ready < 0)
             {
-                if (Marshal.GetLastPInvokeError() == EINTR)
+                if (Marshal.GetLastPInvokeError() == LibC.EINTR)
                     continue;
                 throw new Win32Exception(Marshal.GetLastPInvokeError());
             }
             if (inSlot >= 0 && fds[inSlot].Revents != 0)
             {
-                nint w = write(stdinFd, (byte*)pinned.Pointer + written, (nuint)(stdin.Length - written));
+                long w = LibC.write(stdinFd, (byte*)pinned.Pointer + written, stdin.Length - written);
                 int error = w < 0 ? Marshal.GetLastPInvokeError() : 0;
                 if (w > 0)
                     written += (int)w;
                 // Done, or the plugin exited without reading all of stdin (EPIPE): its exit status tells what happened.
-                if (written == stdin.Length || (w < 0 && error != EINTR && error != EAGAIN))
+                if (written == stdin.Length || (w < 0 && error != LibC.EINTR && error != LibC.EAGAIN))
                 {
                     CloseAndForget(ref stdinFd);
                     inOpen = false;
@@ -185,7 +188,7 @@ internal static unsafe partial class ChildProcess
     private static void CloseAndForget(ref int fd)
     {
         if (fd >= 0)
-            close(fd);
+            LibC.close(fd);
         fd = -1;
     }
 
@@ -196,7 +199,7 @@ internal static unsafe partial class ChildProcess
         {
             while (true)
             {
-                nint r = read(fd, b, (nuint)buffer.Length);
+                long r = LibC.read(fd, b, buffer.Length);
                 if (r > 0)
                 {
                     into.Write(buffer, 0, (int)r);
@@ -205,9 +208,9 @@ internal static unsafe partial class ChildProcess
                 if (r == 0)
                     return false;
                 int error = Marshal.GetLastPInvokeError();
-                if (error == EINTR)
+                if (error == LibC.EINTR)
                     continue;
-                return error == EAGAIN;
+                return error == LibC.EAGAIN;
             }
         }
     }
@@ -218,7 +221,7 @@ internal static unsafe partial class ChildProcess
     /// thread-pool worker is woken. The continuation runs on that thread when the work is done (hence the default stack
     /// size: the caller's remaining work may run there).
     /// </summary>
-    internal static Task<T> OnDedicatedThread<T>(Func<T> work, string name)
+    public static Task<T> OnDedicatedThread<T>(Func<T> work, string name)
     {
         var done = new TaskCompletionSource<T>();
         var thread = new Thread(() =>
@@ -254,17 +257,17 @@ internal static unsafe partial class ChildProcess
     /// <param name="descriptors">The child's descriptors 0, 1, 2, ...</param>
     /// <param name="argv0">argv[0] (what <c>ps</c> shows); <paramref name="path"/> when null.</param>
     /// <exception cref="Win32Exception">It could not be started.</exception>
-    internal static int Start(string path, IReadOnlyList<string> arguments, ReadOnlySpan<int> descriptors, string? argv0 = null) =>
+    public static int Start(string path, IReadOnlyList<string> arguments, ReadOnlySpan<int> descriptors, string? argv0 = null) =>
         Spawn(path, arguments, [], descriptors, argv0);
 
     /// <summary>Reaps <paramref name="pid"/> if it has exited: true with its exit code (128 + signal when killed),
     /// false while it runs (or when it is no child of ours). With <paramref name="wait"/> it blocks until it exits.</summary>
-    internal static bool TryReap(int pid, bool wait, out int exitCode)
+    public static bool TryReap(int pid, bool wait, out int exitCode)
     {
         const int WNOHANG = 1;
         int status = 0;
         int r;
-        while ((r = waitpid(pid, &status, wait ? 0 : WNOHANG)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+        while ((r = waitpid(pid, &status, wait ? 0 : WNOHANG)) < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR)
         {
         }
         exitCode = Decode(status).ExitCode;
@@ -272,7 +275,7 @@ internal static unsafe partial class ChildProcess
     }
 
     /// <summary>Sends SIGKILL to <paramref name="pid"/> (a child not reaped yet, so the pid cannot have been reused).</summary>
-    internal static void Kill(int pid) => _ = KillProcess(pid, SIGKILL);
+    public static void Kill(int pid) => _ = kill(pid, SIGKILL);
 
     private static int Spawn(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ReadOnlySpan<int> descriptors,
         string? argv0 = null)
@@ -306,9 +309,9 @@ internal static unsafe partial class ChildProcess
                     CloseFrom(actions, descriptors.Length);
                     // The child starts with no blocked signals and default dispositions: glibc resets the handled
                     // signals itself; the ignored ones would survive exec, and the runtime ignores SIGPIPE.
-                    sigemptyset(sigs);
+                    LibC.sigemptyset((sigset_t*)sigs);
                     Check(posix_spawnattr_setsigmask(attr, sigs));
-                    Check(sigaddset(sigs, SIGPIPE));
+                    Check(LibC.sigaddset((sigset_t*)sigs, SIGPIPE));
                     Check(posix_spawnattr_setsigdefault(attr, sigs));
                     Check(posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
                     int pid;
@@ -357,7 +360,7 @@ internal static unsafe partial class ChildProcess
     private static int[] Pipe()
     {
         int* fds = stackalloc int[2];
-        if (pipe2(fds, O_CLOEXEC) != 0)
+        if (LibC.pipe2(fds, LibC.O_CLOEXEC) != 0)
             throw new Win32Exception(Marshal.GetLastPInvokeError());
         return [fds[0], fds[1]];
     }
@@ -367,14 +370,14 @@ internal static unsafe partial class ChildProcess
         (status & 0x7f) == 0 ? ((status >> 8) & 0xff, 0) : (128 + (status & 0x7f), status & 0x7f);
 
     /// <summary>Sets O_NONBLOCK on a pipe end of ours (no other status flag is set on them, so no F_GETFL first).</summary>
-    private static void SetNonBlocking(int fd) => _ = fcntl(fd, F_SETFL, O_NONBLOCK);
+    private static void SetNonBlocking(int fd) => _ = LibC.fcntl(fd, LibC.F_SETFL, LibC.O_NONBLOCK);
 
     private static void CloseAll(params ReadOnlySpan<int> fds)
     {
         foreach (int fd in fds)
         {
             if (fd >= 0)
-                close(fd);
+                LibC.close(fd);
         }
     }
 
@@ -383,64 +386,6 @@ internal static unsafe partial class ChildProcess
     {
         private long _element;
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    private const string Libc = "libc";
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial int pipe2(int* fds, int flags);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial int fcntl(int fd, int cmd, int arg);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial int close(int fd);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial nint read(int fd, byte* buffer, nuint count);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial nint write(int fd, byte* buffer, nuint count);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial int poll(PollFd* fds, nuint count, int timeout);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial int waitpid(int pid, int* status, int options);
-
-    [LibraryImport(Libc, SetLastError = true)]
-    private static partial int waitid(int idType, int id, byte* info, int options);
-
-    [LibraryImport(Libc, EntryPoint = "kill", SetLastError = true)]
-    private static partial int KillProcess(int pid, int signal);
-
-    [LibraryImport(Libc)]
-    private static partial int sigemptyset(byte* set);
-
-    [LibraryImport(Libc)]
-    private static partial int sigaddset(byte* set, int signal);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawn(int* pid, byte* path, byte* fileActions, byte* attr, nint* argv, nint* envp);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawn_file_actions_init(byte* actions);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawn_file_actions_destroy(byte* actions);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawn_file_actions_adddup2(byte* actions, int fd, int newFd);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawn_file_actions_addclosefrom_np(byte* actions, int from);
 
     private static bool s_noCloseFrom;
 
@@ -459,19 +404,4 @@ internal static unsafe partial class ChildProcess
             s_noCloseFrom = true;
         }
     }
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawnattr_init(byte* attr);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawnattr_destroy(byte* attr);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawnattr_setflags(byte* attr, short flags);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawnattr_setsigmask(byte* attr, byte* set);
-
-    [LibraryImport(Libc)]
-    private static partial int posix_spawnattr_setsigdefault(byte* attr, byte* set);
 }

@@ -109,8 +109,11 @@ public sealed class PluginExecutor
         }
     }
 
-    /// <summary>This process's environment with <paramref name="changes"/> applied (null removes), as <c>NAME=value</c> entries.</summary>
-    internal static List<string> BuildEnvironment(IEnumerable<KeyValuePair<string, string?>> changes)
+    /// <summary>This process's environment with <paramref name="changes"/> applied (null removes), as <c>NAME=value</c> entries
+    /// (the form <see cref="ChildProcess.Run(string, IReadOnlyList{string}, IReadOnlyList{string}, ReadOnlyMemory{byte}, CancellationToken)"/> takes).</summary>
+    /// <param name="changes">Variables to set (a null value removes the variable).</param>
+    /// <returns>The entries, in no particular order.</returns>
+    public static List<string> BuildEnvironment(IEnumerable<KeyValuePair<string, string?>> changes)
     {
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
@@ -137,16 +140,8 @@ public sealed class PluginExecutor
         string name = System.IO.Path.GetFileName(pluginPath);
         if (stdout.Length > 0)
         {
-            try
-            {
-                CniError error = CniJson.Deserialize(stdout, CniJsonContext.Default.CniError, "plugin error");
-                if (error.Code != 0 || error.Msg.Length > 0)
-                    return error.ToException();
-            }
-            catch (CniException)
-            {
-                // Not error JSON: report the raw output below.
-            }
+            if (CniError.TryParse(stdout, out CniError? error))
+                return error.ToException();
             return new CniException(CniErrorCode.Internal,
                 $"plugin {name} failed ({ending}) and its output is not CNI error JSON: {Truncate(Encoding.UTF8.GetString(stdout))}");
         }
@@ -157,8 +152,10 @@ public sealed class PluginExecutor
 
     private static string Truncate(string text) => text.Length <= 512 ? text.Trim() : text[..512].Trim() + "...";
 
-    /// <summary>True for an existing regular file (after following symlinks) with an execute bit set.</summary>
-    internal static bool IsRegularExecutable(string path)
+    /// <summary>True for an existing regular file (after following symlinks) with an execute bit set: what a plugin
+    /// or tool lookup on a search path accepts.</summary>
+    /// <param name="path">The candidate file.</param>
+    public static bool IsRegularExecutable(string path)
     {
         var info = new FileInfo(path);
         if (!info.Exists)

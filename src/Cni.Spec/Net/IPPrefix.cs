@@ -78,16 +78,7 @@ public readonly record struct IPPrefix(IPAddress Address, int PrefixLength)
     /// <summary>The CNI text form, <c>"10.1.2.3/24"</c>.</summary>
     public override string ToString() => Address is null ? "" : $"{Address}/{PrefixLength.ToString(CultureInfo.InvariantCulture)}";
 
-    private static IPAddress Mask(IPAddress address, int prefixLength)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out int count);
-        bytes = bytes[..count];
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            int keep = Math.Clamp(prefixLength - i * 8, 0, 8);
-            bytes[i] &= (byte)(0xFF << (8 - keep));
-        }
-        return new IPAddress(bytes);
-    }
+    // Tolerant of a length out of range (a record can be built with any): it keeps every bit, or none.
+    private static IPAddress Mask(IPAddress address, int prefixLength) =>
+        IPArithmetic.Network(address, Math.Clamp(prefixLength, 0, IPArithmetic.BitsOf(address)));
 }

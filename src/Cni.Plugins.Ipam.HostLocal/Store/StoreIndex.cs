@@ -1,0 +1,278 @@
+using System.Buffers.Binary;
+using Cni.Plugins.Ipam.HostLocal.Addressing;
+using Cni.Plugins.Ipam.HostLocal.Interop;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Cni.Plugins.Ipam.HostLocal.Store;
+
+/// <summary>
+/// Our private index of one network's reservations: <c>&lt;dataDir&gt;/.host-local-cache/&lt;network&gt;</c>, a
+/// checksummed binary copy of a <see cref="StoreSnapshot"/> stamped with the directory state (<see cref="DirStamp"/>)
+/// it describes. The Go plugin neither reads nor writes it; <see cref="DiskStore"/> decides when it is trusted.
+/// </summary>
+/// <remarks>
+/// Every access is relative to the data directory's descriptor and never follows a symbolic link below it, so
+/// whoever can write there cannot make us read or write elsewhere. Failures are never errors: the index is only a
+/// shortcut, and without it the files are read.
+/// </remarks>
+internal sealed unsafe class StoreIndex(int dataFd, string network)
+{
+    /// <summary>Folder (in the data directory) holding one index file per network.</summary>
+    public const string CacheDirectoryName = ".host-local-cache";
+
+    private const int UncheckedSize = 1 + 8 + 4;
+    private static readonly byte[] Magic = "HLIDX002"u8.ToArray();
+
+    /// <summary>The index file's bytes, or null when there is none (the common case on small networks: no exception).</summary>
+    public byte[]? ReadBytes()
+    {
+        int cacheFd = OpenCacheDirectory(create: false);
+        if (cacheFd < 0)
+            return null;
+        int fd = Posix.OpenAt(cacheFd, network, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+        close(cacheFd);
+        if (fd < 0)
+            return null;
+        try
+        {
+            if (!Posix.StatFd(fd, STATX_SIZE, out statx st) || st.stx_size > int.MaxValue / 2)
+                return null;
+            byte[] data = new byte[(int)st.stx_size];
+            int total = 0;
+            while (total < data.Length)
+            {
+                long n = Posix.Read(fd, data, total);
+                if (n <= 0)
+                    return null; // changed under us: not worth trusting
+                total += (int)n;
+            }
+            return data;
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Writes the index as a temporary file renamed over the old one, all relative to the cache folder's descriptor
+    /// and without following a symbolic link anywhere below the data directory. False on any failure.
+    /// </summary>
+    public bool Write(byte[] data)
+    {
+        int cacheFd = OpenCacheDirectory(create: true);
+        if (cacheFd < 0)
+            return false;
+        try
+        {
+            byte[] temp = Posix.NameBytes("." + network + ".tmp"); // network names never start with a dot
+            byte[] name = Posix.NameBytes(network);
+            Posix.UnlinkAt(cacheFd, temp); // left by a crash, or planted: O_EXCL below must create it
+            int fd = Posix.OpenAt(cacheFd, temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4 /* 0644 */);
+            if (fd < 0)
+                return false;
+            bool written;
+            try
+            {
+                written = Posix.TryWriteAll(fd, data, out _);
+            }
+            finally
+            {
+                close(fd);
+            }
+            if (written && Posix.RenameAt(cacheFd, temp, cacheFd, name) == 0)
+                return true;
+            Posix.UnlinkAt(cacheFd, temp);
+            return false;
+        }
+        finally
+        {
+            close(cacheFd);
+        }
+    }
+
+    /// <summary>Removes the index; a missing one is fine (a stale one would be harmless anyway: its stamp no longer matches).</summary>
+    public void Delete()
+    {
+        int cacheFd = OpenCacheDirectory(create: false);
+        if (cacheFd < 0)
+            return;
+        Posix.UnlinkAt(cacheFd, Posix.NameBytes(network));
+        close(cacheFd);
+    }
+
+    /// <summary>The cache folder, opened without following a link (created first with <paramref name="create"/>); -1 when missing.</summary>
+    private int OpenCacheDirectory(bool create)
+    {
+        byte[] name = Posix.NameBytes(CacheDirectoryName);
+        if (create)
+            Posix.MkdirAt(dataFd, name, 0x1ed /* 0755 */); // EEXIST (or a link in its place, refused below) is fine
+        return Posix.OpenAt(dataFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+    }
+
+    /// <summary>
+    /// True when the wall clock reads earlier than the directory times the index recorded: it was set back since.
+    /// Every comparison of times the index relies on (a change after it carries a later stamp) assumes the clock only
+    /// moves forward, so such an index is not used at all: the files are read and a new one is written.
+    /// </summary>
+    /// <param name="stamp">The directory state the index recorded.</param>
+    /// <param name="clock">The clock to read; null: CLOCK_REALTIME (fine-grained: file times may be ahead of the coarse clock).</param>
+    public static bool ClockIsBefore(DirStamp stamp, TimeProvider? clock)
+    {
+        long seconds, nanoseconds;
+        if (clock is null)
+        {
+            Posix.Timespec now = Posix.Now(Posix.CLOCK_REALTIME);
+            (seconds, nanoseconds) = (now.Seconds, now.Nanoseconds);
+        }
+        else
+        {
+            long ticks = clock.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+            seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out long rest);
+            nanoseconds = rest * 100;
+        }
+        return Posix.IsEarlier(seconds, nanoseconds, stamp.MtimeSeconds, stamp.MtimeNanoseconds)
+            || Posix.IsEarlier(seconds, nanoseconds, stamp.CtimeSeconds, stamp.CtimeNanoseconds);
+    }
+
+    /// <summary>
+    /// Waits (up to about 60 ms) until the coarse clock that stamps file times has moved past the directory's mtime,
+    /// so that a later change cannot carry the recorded stamp; false when it does not (the directory's clock is ahead).
+    /// </summary>
+    public static bool WaitForClockPast(DirStamp stamp)
+    {
+        for (int i = 0; i < 60; i++)
+        {
+            Posix.Timespec now = Posix.Now(Posix.CLOCK_REALTIME_COARSE);
+            if (now.Seconds > stamp.MtimeSeconds || (now.Seconds == stamp.MtimeSeconds && now.Nanoseconds > stamp.MtimeNanoseconds))
+                return true;
+            if (stamp.MtimeSeconds - now.Seconds > 1)
+                return false; // the directory's clock is ahead of ours
+            Thread.Sleep(1);
+        }
+        return false;
+    }
+
+    public static byte[] Serialize(StoreSnapshot snapshot, DirStamp stamp)
+    {
+        int size = Magic.Length + DirStamp.Size + UncheckedSize + 4 + 8;
+        foreach (KeyValuePair<IpAddr, StoreSnapshot.Slot> e in snapshot.Slots)
+            size += 1 + (e.Key.IsV6 ? 16 : 4) + 8 + 4 + e.Value.Length;
+        byte[] data = new byte[size];
+        Span<byte> s = data;
+        Magic.CopyTo(s);
+        int o = Magic.Length;
+        stamp.Write(s[o..]);
+        o += DirStamp.Size;
+        s[o] = snapshot.UncheckedSince is null ? (byte)0 : (byte)1;
+        BinaryPrimitives.WriteInt64LittleEndian(s[(o + 1)..], snapshot.UncheckedSince?.Seconds ?? 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[(o + 9)..], snapshot.UncheckedSince?.Nanoseconds ?? 0);
+        o += UncheckedSize;
+        BinaryPrimitives.WriteInt32LittleEndian(s[o..], snapshot.Count);
+        o += 4;
+        foreach (KeyValuePair<IpAddr, StoreSnapshot.Slot> e in snapshot.Slots)
+        {
+            s[o++] = e.Key.IsV6 ? (byte)6 : (byte)4;
+            if (e.Key.IsV6)
+            {
+                BinaryPrimitives.WriteUInt128BigEndian(s[o..], e.Key.Value);
+                o += 16;
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(s[o..], (uint)e.Key.Value);
+                o += 4;
+            }
+            StoreSnapshot.Slot slot = e.Value;
+            BinaryPrimitives.WriteUInt64LittleEndian(s[o..], slot.Inode);
+            o += 8;
+            BinaryPrimitives.WriteInt32LittleEndian(s[o..], slot.IsKnown ? slot.Length : -1);
+            o += 4;
+            if (slot.IsKnown)
+            {
+                slot.Content.CopyTo(s[o..]);
+                o += slot.Length;
+            }
+        }
+        BinaryPrimitives.WriteUInt64LittleEndian(s[o..], Checksum(s[..o]));
+        return data;
+    }
+
+    /// <summary>The index's snapshot when it was recorded for exactly <paramref name="expected"/>, else null.</summary>
+    public static StoreSnapshot? Deserialize(byte[] data, DirStamp expected) =>
+        Deserialize(data, out DirStamp recorded) is { } snapshot && recorded.Equals(expected) ? snapshot : null;
+
+    /// <summary>The index's snapshot and the directory stamp it was recorded for; null when damaged.</summary>
+    public static StoreSnapshot? Deserialize(byte[] data, out DirStamp recorded)
+    {
+        recorded = default;
+        ReadOnlySpan<byte> s = data;
+        int headerSize = Magic.Length + DirStamp.Size + UncheckedSize + 4;
+        if (s.Length < headerSize + 8 || !s[..Magic.Length].SequenceEqual(Magic))
+            return null;
+        if (BinaryPrimitives.ReadUInt64LittleEndian(s[^8..]) != Checksum(s[..^8]))
+            return null;
+        recorded = DirStamp.Read(s[Magic.Length..]);
+        int o = Magic.Length + DirStamp.Size;
+        (long, uint)? uncheckedSince = s[o] == 0 ? null
+            : (BinaryPrimitives.ReadInt64LittleEndian(s[(o + 1)..]), BinaryPrimitives.ReadUInt32LittleEndian(s[(o + 9)..]));
+        o += UncheckedSize;
+        int count = BinaryPrimitives.ReadInt32LittleEndian(s[o..]);
+        o += 4;
+        int end = s.Length - 8;
+        if (count < 0 || count > end / 17)
+            return null;
+        var snapshot = new StoreSnapshot(count) { UncheckedSince = uncheckedSince };
+        for (int i = 0; i < count; i++)
+        {
+            if (o + 1 > end)
+                return null;
+            byte family = s[o++];
+            IpAddr address;
+            if (family == 4 && o + 4 <= end)
+            {
+                address = IpAddr.V4(BinaryPrimitives.ReadUInt32BigEndian(s[o..]));
+                o += 4;
+            }
+            else if (family == 6 && o + 16 <= end)
+            {
+                address = IpAddr.V6(BinaryPrimitives.ReadUInt128BigEndian(s[o..]));
+                o += 16;
+            }
+            else
+            {
+                return null;
+            }
+            if (o + 12 > end)
+                return null;
+            ulong inode = BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
+            int length = BinaryPrimitives.ReadInt32LittleEndian(s[(o + 8)..]);
+            o += 12;
+            if (length < -1 || length > DiskStore.MaxContentBytes || o + Math.Max(length, 0) > end)
+                return null;
+            if (length < 0)
+                snapshot.Set(address, null, inode);
+            else
+                snapshot.SetSlice(address, data, o, length, inode);
+            o += Math.Max(length, 0);
+        }
+        return o == end ? snapshot : null;
+    }
+
+    private static ulong Checksum(ReadOnlySpan<byte> data)
+    {
+        ulong h = 0x9E3779B97F4A7C15UL ^ (ulong)data.Length;
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
+        {
+            h = (h ^ BinaryPrimitives.ReadUInt64LittleEndian(data[i..])) * 0xff51afd7ed558ccdUL;
+            h ^= h >> 29;
+        }
+        for (; i < data.Length; i++)
+            h = (h ^ data[i]) * 0x100000001b3UL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53UL;
+        return h ^ (h >> 33);
+    }
+}
