@@ -22,10 +22,10 @@ internal static class PluginTable
     {
         "bridge" => new BridgePlugin(ipam, removal),
         "host-local" => new HostLocalPlugin(),
-        "ipvlan" => new IpvlanPlugin(ipam),
-        "macvlan" => new MacvlanPlugin(ipam),
+        "ipvlan" => new IpvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
+        "macvlan" => new MacvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "static" => new StaticPlugin(),
-        "vlan" => new VlanPlugin(ipam),
+        "vlan" => new VlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         _ => null,
     };
 
