@@ -14,10 +14,16 @@ namespace Cni.Plugins.Bridge;
 public class BridgePlugin : CniPlugin
 {
     private readonly IpamInvoker _ipam;
+    private readonly LinkRemovalPolicy _removal;
 
     /// <summary>Creates the plugin.</summary>
     /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
-    public BridgePlugin(IpamInvoker? ipam = null) => _ipam = ipam ?? IpamInvoker.Default;
+    /// <param name="removal">How veths are deleted (<see cref="LinkRemovalPolicy.InProcess"/> when null).</param>
+    public BridgePlugin(IpamInvoker? ipam = null, LinkRemovalPolicy? removal = null)
+    {
+        _ipam = ipam ?? IpamInvoker.Default;
+        _removal = removal ?? LinkRemovalPolicy.InProcess;
+    }
 
     private static readonly TimeSpan PortUpTimeout = TimeSpan.FromSeconds(2.5);
 
@@ -220,7 +226,7 @@ public class BridgePlugin : CniPlugin
     /// Creates the veth pair from the host: the host end gets a name derived from the attachment (so DEL finds it
     /// even without <c>CNI_NETNS</c>), the peer is created directly inside the container under <c>CNI_IFNAME</c>.
     /// </summary>
-    private static Link CreateVethPair(RtNetlink host, ContainerNamespace container, BridgeSettings conf, CniRequest request, AddTransaction tx)
+    private Link CreateVethPair(RtNetlink host, ContainerNamespace container, BridgeSettings conf, CniRequest request, AddTransaction tx)
     {
         string ifName = request.IfName;
         int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
@@ -254,7 +260,7 @@ public class BridgePlugin : CniPlugin
         tx.OnRollback($"delete veth pair {created}/{ifName}", () =>
         {
             if (host.FindLink(created) is { } veth)
-                LinkRemoval.Delete(host, null, veth);
+                _removal.Delete(host, null, veth);
         });
 
         Link hostVeth = host.GetLink(hostName);
@@ -496,7 +502,7 @@ public class BridgePlugin : CniPlugin
     }
 
     /// <summary>DEL without IPAM: the veth pair, the MAC spoof check and the masquerade rules of the attachment.</summary>
-    private static async Task RemoveAttachmentAsync(CniRequest request, BridgeSettings conf, CancellationToken cancellationToken)
+    private async Task RemoveAttachmentAsync(CniRequest request, BridgeSettings conf, CancellationToken cancellationToken)
     {
         // The masquerade rules go while the links do (nft/iptables runs, independent of the links); they need no
         // addresses, so this works without CNI_NETNS too, but the address families narrow the iptables teardown.
@@ -521,7 +527,7 @@ public class BridgePlugin : CniPlugin
                     }
                     try
                     {
-                        LinkRemoval.Delete(netlink, container!.Handle, link);
+                        _removal.Delete(netlink, container!.Handle, link);
                     }
                     catch (NetlinkException ex)
                     {
@@ -570,7 +576,7 @@ public class BridgePlugin : CniPlugin
     /// opened, its peer is in that namespace: a name shared by chance with another attachment never disconnects that
     /// other pod.
     /// </summary>
-    private static void DeleteHostVeth(CniRequest request, BridgeSettings conf)
+    private void DeleteHostVeth(CniRequest request, BridgeSettings conf)
     {
         using RtNetlink host = RtNetlink.Open();
         Link? bridge = host.FindLink(conf.BridgeName);
@@ -597,7 +603,7 @@ public class BridgePlugin : CniPlugin
             }
             try
             {
-                LinkRemoval.Delete(host, null, veth);
+                _removal.Delete(host, null, veth);
             }
             catch (NetlinkException ex)
             {

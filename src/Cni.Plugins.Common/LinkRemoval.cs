@@ -28,8 +28,9 @@ namespace Cni.Plugins.Common;
 /// init), and when a runtime that is a subreaper and never reaps foreign children sets <see cref="DisableVariable"/>.
 /// A helper that ends without its own error protocol (killed, crashed, not a plugin that knows the argument) makes the
 /// deletion run in-process: it never fails a DEL.</para>
-/// <para>The helper is used only by an executable that calls <see cref="TryRunHelper"/> at the top of its
-/// <c>Main</c>. Elsewhere (a plugin hosted in-process by a runtime or a test), and whenever the helper cannot be
+/// <para>The helper is used only by plugins given a <see cref="LinkRemovalPolicy"/> naming it, which only an
+/// executable that calls <see cref="TryRunHelper"/> at the top of its <c>Main</c> does. Elsewhere (a plugin hosted
+/// in-process by a runtime or a test), and whenever the helper cannot be
 /// started, the link is deleted in-process, waiting for the kernel, exactly as before.</para>
 /// </remarks>
 public static unsafe class LinkRemoval
@@ -49,30 +50,24 @@ public static unsafe class LinkRemoval
     /// <summary>How long to wait for the link to go before killing the helper and deleting in-process.</summary>
     private static readonly TimeSpan HelperTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>The executable started as the helper; null until <see cref="TryRunHelper"/> enables it (tests set it
-    /// to a published plugin).</summary>
-    internal static string? HelperExecutable { get; set; }
-
     /// <summary>
     /// Call first in the <c>Main</c> of a plugin executable. When this process was started as the deletion helper it
-    /// does the deletion and returns true with the exit code to return; otherwise it enables the helper for this
-    /// process (<see cref="Delete"/> will start this executable) and returns false.
+    /// does the deletion and returns true with the exit code to return; otherwise it returns false. Whether the plugins
+    /// of the executable use the helper is their <see cref="LinkRemovalPolicy"/> (see
+    /// <see cref="LinkRemovalPolicy.ForThisExecutable"/>), passed to them by constructor.
     /// </summary>
     public static bool TryRunHelper(string[] args, out int exitCode)
     {
         ArgumentNullException.ThrowIfNull(args);
         exitCode = 0;
         if (args.Length == 0 || args[0] != HelperArgument)
-        {
-            // Not when our parent is PID 1: a runtime running as a container's init (no init of its own) may never reap the
-            // orphan the helper becomes, and one zombie per DEL would pile up.
-            if (Environment.GetEnvironmentVariable(DisableVariable) != "1" && getppid() != 1)
-                HelperExecutable = "/proc/self/exe";
             return false;
-        }
         exitCode = RunHelper(args);
         return true;
     }
+
+    /// <summary>Whether this process's parent is PID 1 (an orphan helper might then never be reaped).</summary>
+    internal static bool ParentIsInit => getppid() == 1;
 
     /// <summary>The helper: deletes link <c>args[1]</c> in the namespace on descriptor 3. A missing link is success; a
     /// failure is written to stderr as "errno message" and exits with 1.</summary>
@@ -107,17 +102,21 @@ public static unsafe class LinkRemoval
     }
 
     /// <summary>
-    /// Deletes <paramref name="link"/> (deleting one end of a veth deletes both) from the namespace
-    /// <paramref name="netlink"/> is bound to, which is <paramref name="ns"/> (null: the calling thread's), and returns
-    /// once it is gone. A link that is already gone is success.
+    /// Deletes <paramref name="link"/> in-process (deleting one end of a veth deletes both) from the namespace
+    /// <paramref name="netlink"/> is bound to, waiting for the kernel's deferred clean-up, as
+    /// <see cref="LinkRemovalPolicy.InProcess"/> does. A link that is already gone is success. Plugins that may use the
+    /// helper take a <see cref="LinkRemovalPolicy"/> by constructor instead.
     /// </summary>
-    /// <returns>True when the helper took over the kernel's deferred clean-up; false when the deletion ran in-process.</returns>
+    /// <returns>False: the deletion ran in-process.</returns>
     /// <exception cref="NetlinkException">The kernel refused the deletion.</exception>
-    public static bool Delete(RtNetlink netlink, NetNs? ns, Link link)
+    public static bool Delete(RtNetlink netlink, NetNs? ns, Link link) => LinkRemovalPolicy.InProcess.Delete(netlink, ns, link);
+
+    /// <summary>Deletes <paramref name="link"/>, through <paramref name="helper"/> when it is not null and usable.</summary>
+    internal static bool Delete(string? helper, RtNetlink netlink, NetNs? ns, Link link)
     {
         ArgumentNullException.ThrowIfNull(netlink);
         ArgumentNullException.ThrowIfNull(link);
-        if (HelperExecutable is { } helper && TryDeleteWithHelper(helper, netlink, ns, link))
+        if (helper is not null && TryDeleteWithHelper(helper, netlink, ns, link))
             return true;
         try
         {
@@ -234,4 +233,47 @@ public static unsafe class LinkRemoval
             return null;
         return new NetlinkException(errno, $"delete link {link.Name}", message.Length == 0 ? null : message);
     }
+}
+
+/// <summary>
+/// How a plugin deletes links: in-process (<see cref="InProcess"/>, waiting for the kernel's deferred clean-up), or
+/// through a deletion helper executable that returns as soon as the link has left its namespace (see
+/// <see cref="LinkRemoval"/>). Passed to plugins by constructor; immutable.
+/// </summary>
+public sealed class LinkRemovalPolicy
+{
+    /// <summary>Deletes in-process: what a plugin hosted by a runtime or a test does.</summary>
+    public static LinkRemovalPolicy InProcess { get; } = new(null);
+
+    /// <summary>Creates a policy.</summary>
+    /// <param name="helperExecutable">The executable started as the deletion helper (it must call
+    /// <see cref="LinkRemoval.TryRunHelper"/> first in its <c>Main</c>); null deletes in-process.</param>
+    public LinkRemovalPolicy(string? helperExecutable) => HelperExecutable = helperExecutable;
+
+    /// <summary>The executable started as the helper; null when links are deleted in-process.</summary>
+    public string? HelperExecutable { get; }
+
+    /// <summary>
+    /// The policy of a plugin executable whose <c>Main</c> calls <see cref="LinkRemoval.TryRunHelper"/>: this same
+    /// executable as the helper, unless <see cref="LinkRemoval.DisableVariable"/> is <c>1</c> in
+    /// <paramref name="environment"/> (the process environment when null).
+    /// </summary>
+    public static LinkRemovalPolicy ForThisExecutable(IReadOnlyDictionary<string, string>? environment = null)
+    {
+        string? disable = environment is null
+            ? Environment.GetEnvironmentVariable(LinkRemoval.DisableVariable)
+            : environment.GetValueOrDefault(LinkRemoval.DisableVariable);
+        // Not when our parent is PID 1 either: a runtime running as a container's init (no init of its own) may never
+        // reap the orphan the helper becomes, and one zombie per DEL would pile up.
+        return disable == "1" || LinkRemoval.ParentIsInit ? InProcess : new LinkRemovalPolicy("/proc/self/exe");
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="link"/> (deleting one end of a veth deletes both) from the namespace
+    /// <paramref name="netlink"/> is bound to, which is <paramref name="ns"/> (null: the calling thread's), and returns
+    /// once it is gone. A link that is already gone is success.
+    /// </summary>
+    /// <returns>True when the helper took over the kernel's deferred clean-up; false when the deletion ran in-process.</returns>
+    /// <exception cref="NetlinkException">The kernel refused the deletion.</exception>
+    public bool Delete(RtNetlink netlink, NetNs? ns, Link link) => LinkRemoval.Delete(HelperExecutable, netlink, ns, link);
 }

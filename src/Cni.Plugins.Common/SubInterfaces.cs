@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using Cni.Netlink;
 using Cni.Spec;
 
@@ -18,9 +17,9 @@ public sealed record MasterLink(Link Link, bool InContainer)
 }
 
 /// <summary>
-/// What the sub-interface plugins (macvlan, vlan, ipvlan) share: finding the master (by name or from the default
-/// route, in the host or in the container), creating the link under a temporary name straight in the container
-/// namespace and renaming it to <c>CNI_IFNAME</c> there, and an idempotent DEL.
+/// What the sub-interface plugins (macvlan, vlan, ipvlan) share outside their command flow (which is
+/// <see cref="SubInterfacePlugin{TSettings}"/>): finding the master (by name or from the default route, in the host or
+/// in the container), the MTU rule, the fallback name of a link being created, and an idempotent DEL.
 /// </summary>
 public static class SubInterfaces
 {
@@ -32,12 +31,26 @@ public static class SubInterfaces
     public static string DefaultRouteInterface(RtNetlink netlink)
     {
         ArgumentNullException.ThrowIfNull(netlink);
+        return DefaultRouteInterface(family => netlink.ListRoutes(family), index => netlink.GetLink(index));
+    }
+
+    /// <summary>The name of the interface of the first default route (IPv4, then IPv6) of <paramref name="ns"/>'s main table.</summary>
+    /// <exception cref="CniException">No default route: the message says to set <c>master</c>.</exception>
+    public static string DefaultRouteInterface(ISubInterfaceNamespace ns)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        return DefaultRouteInterface(family => ns.ListRoutes(family),
+            index => ns.FindLink(index) ?? throw new NetlinkException(NetlinkException.ENODEV, "get link", "no such device"));
+    }
+
+    private static string DefaultRouteInterface(Func<AddressFamily, IReadOnlyList<Route>> listRoutes, Func<int, Link> getLink)
+    {
         foreach (AddressFamily family in (ReadOnlySpan<AddressFamily>)[AddressFamily.InterNetwork, AddressFamily.InterNetworkV6])
         {
             IReadOnlyList<Route> routes;
             try
             {
-                routes = netlink.ListRoutes(family);
+                routes = listRoutes(family);
             }
             catch (NetlinkException ex)
             {
@@ -49,7 +62,7 @@ public static class SubInterfaces
                 {
                     try
                     {
-                        return netlink.GetLink(index).Name;
+                        return getLink(index).Name;
                     }
                     catch (NetlinkException ex)
                     {
@@ -66,8 +79,14 @@ public static class SubInterfaces
     /// <paramref name="inContainer"/>, in the container namespace <paramref name="netNs"/>.
     /// </summary>
     /// <exception cref="CniException">The master (or the namespace holding it) does not exist; the message names <c>master</c>.</exception>
-    public static MasterLink FindMaster(string? name, bool inContainer, string? netNs)
+    public static MasterLink FindMaster(string? name, bool inContainer, string? netNs) =>
+        FindMaster(new NetlinkSubInterfaceKernel(), name, inContainer, netNs);
+
+    /// <summary>As <see cref="FindMaster(string?, bool, string?)"/>, through <paramref name="kernel"/>.</summary>
+    /// <exception cref="CniException">The master (or the namespace holding it) does not exist; the message names <c>master</c>.</exception>
+    public static MasterLink FindMaster(ISubInterfaceKernel kernel, string? name, bool inContainer, string? netNs)
     {
+        ArgumentNullException.ThrowIfNull(kernel);
         if (!string.IsNullOrEmpty(name))
         {
             try
@@ -79,25 +98,17 @@ public static class SubInterfaces
                 throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid master name \"{name}\" (master): 1-15 characters, no '/', ':' or whitespace");
             }
         }
-        if (inContainer)
-        {
-            using ContainerNamespace container = ContainerNamespace.Open(netNs);
-            return new MasterLink(Lookup(container.Netlink, name, "in the container namespace"), true);
-        }
-        using RtNetlink host = RtNetlink.Open();
-        return new MasterLink(Lookup(host, name, "in the host namespace"), false);
+        using ISubInterfaceNamespace ns = inContainer ? kernel.OpenContainer(netNs) : kernel.OpenHost();
+        return new MasterLink(Lookup(ns, name, inContainer ? "in the container namespace" : "in the host namespace"), inContainer);
     }
 
-    private static Link Lookup(RtNetlink netlink, string? name, string where)
+    private static Link Lookup(ISubInterfaceNamespace ns, string? name, string where)
     {
-        name = string.IsNullOrEmpty(name) ? DefaultRouteInterface(netlink) : name;
+        name = string.IsNullOrEmpty(name) ? DefaultRouteInterface(ns) : name;
         try
         {
-            return netlink.GetLink(name);
-        }
-        catch (NetlinkException ex) when (ex.IsNotFound)
-        {
-            throw new CniException(CniErrorCode.InvalidNetworkConfig, $"failed to lookup master \"{name}\" (master): no such interface {where}");
+            return ns.FindLink(name)
+                ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, $"failed to lookup master \"{name}\" (master): no such interface {where}");
         }
         catch (NetlinkException ex)
         {
@@ -114,129 +125,13 @@ public static class SubInterfaces
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid MTU {mtu}, must be [0, master MTU({master.Link.Mtu})] (mtu)");
     }
 
-    /// <summary>A random name for a link that is about to be renamed ("cni" and 8 hex digits).</summary>
-    public static string TemporaryName() => "cni" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
-
     /// <summary>
-    /// Creates a sub-interface of <paramref name="master"/> directly in the container under a temporary name (so that
-    /// it can never collide with a host interface called like <paramref name="ifName"/>), registers its deletion with
-    /// <paramref name="tx"/>, renames it to <paramref name="ifName"/> inside the container and returns it as it is then.
+    /// The name a sub-interface is created under when the kernel refuses <c>CNI_IFNAME</c> because the creating (host)
+    /// namespace has a link of that name: "cni" and 12 hex digits of the SHA-512 of the container id and
+    /// <paramref name="ifName"/>. Deterministic, so that DEL finds a link an interrupted ADD left under it.
     /// </summary>
-    /// <param name="container">The container namespace.</param>
-    /// <param name="master">The master, in the host or in the container.</param>
-    /// <param name="ifName">The final name (<c>CNI_IFNAME</c>).</param>
-    /// <param name="kind">The link kind, for messages ("macvlan", "vlan", "ipvlan").</param>
-    /// <param name="create">Creates the link: called with the rtnetlink of the master's namespace, the temporary name and
-    /// the namespace to create it in (null when the master is in the container already).</param>
-    /// <param name="tx">The ADD transaction.</param>
-    /// <exception cref="CniException">The kernel refused the link (unsupported kind, bad MAC, ...) or the name is taken.</exception>
-    public static Link CreateInContainer(ContainerNamespace container, MasterLink master, string ifName, string kind,
-        Action<RtNetlink, string, NetNs?> create, AddTransaction tx)
-    {
-        ArgumentNullException.ThrowIfNull(container);
-        ArgumentNullException.ThrowIfNull(master);
-        ArgumentNullException.ThrowIfNull(create);
-        ArgumentNullException.ThrowIfNull(tx);
-        if (container.Netlink.FindLink(ifName) is not null)
-            throw new CniException(CniErrorCode.Internal, $"interface \"{ifName}\" already exists in the container (CNI_IFNAME)");
-
-        using RtNetlink? host = master.InContainer ? null : RtNetlink.Open();
-        RtNetlink creator = host ?? container.Netlink;
-        string tmpName;
-        for (int attempt = 0; ; attempt++)
-        {
-            tmpName = TemporaryName();
-            try
-            {
-                create(creator, tmpName, master.InContainer ? null : container.Handle);
-                break;
-            }
-            catch (NetlinkException ex) when (ex.IsExists && attempt < 5)
-            {
-                // A temporary-name collision (in the host or the container): draw another name.
-            }
-            catch (NetlinkException ex) when (ex.IsNotSupported || ex.Errno == NetlinkException.EINVAL && ex.KernelMessage?.Contains("Unknown device type", StringComparison.OrdinalIgnoreCase) == true)
-            {
-                throw new CniException(CniErrorCode.Internal, $"failed to create {kind}: this kernel does not support {kind} links (module missing?): {ex.Message}");
-            }
-            catch (NetlinkException ex)
-            {
-                throw new CniException(CniErrorCode.Internal, $"failed to create {kind}: {ex.Message}");
-            }
-        }
-
-        Link created = container.Netlink.FindLink(tmpName)
-            ?? throw new CniException(CniErrorCode.Internal, $"failed to create {kind}: \"{tmpName}\" did not appear in the container");
-        int index = created.Index;
-        tx.OnRollback($"delete {kind} {ifName} in the container", () =>
-        {
-            if (container.Netlink.FindLink(index) is { } link)
-                LinkRemoval.Delete(container.Netlink, container.Handle, link);
-        });
-
-        try
-        {
-            container.Netlink.SetName(index, ifName);
-        }
-        catch (NetlinkException ex)
-        {
-            throw new CniException(CniErrorCode.Internal, $"failed to rename {kind} to \"{ifName}\": {ex.Message}");
-        }
-        try
-        {
-            return container.Netlink.GetLink(index);
-        }
-        catch (NetlinkException ex)
-        {
-            throw new CniException(CniErrorCode.Internal, $"failed to refetch {kind} \"{ifName}\": {ex.Message}");
-        }
-    }
-
-    /// <summary>
-    /// The result of a sub-interface ADD, applied: <paramref name="link"/> (now called <c>CNI_IFNAME</c>) as the only
-    /// interface, in the container; with <paramref name="addresses"/>, every address on it (<c>interface</c> 0) with the
-    /// routes and DNS, configured in the container (which brings the link up); without (L2 only), the link just set up.
-    /// The network configuration's <c>dns</c>, when set, replaces the addresses' DNS.
-    /// </summary>
-    /// <param name="request">The ADD request.</param>
-    /// <param name="container">The container namespace.</param>
-    /// <param name="link">The link as created and renamed.</param>
-    /// <param name="addresses">The IPAM result (or the previous result when chained); null for an L2-only link.</param>
-    /// <param name="options">How to configure the interface (see <see cref="InterfaceConfigurator.Configure"/>).</param>
-    /// <exception cref="CniException">The kernel refused an address, a route, or setting the link up.</exception>
-    public static CniResult ConfigureResult(CniRequest request, ContainerNamespace container, Link link, CniResult? addresses, InterfaceConfigOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(container);
-        ArgumentNullException.ThrowIfNull(link);
-        var result = new CniResult
-        {
-            Interfaces = [new CniInterface { Name = link.Name, Mac = InterfaceChecks.FormatMac(link.MacAddress), Mtu = link.Mtu, Sandbox = container.Path }],
-        };
-        if (addresses is not null)
-        {
-            result.Ips = addresses.Ips;
-            foreach (CniIPConfig ip in result.Ips)
-                ip.Interface = 0;
-            result.Routes = addresses.Routes;
-            result.Dns = addresses.Dns;
-            InterfaceConfigurator.Configure(container, request.IfName, result, options);
-        }
-        else
-        {
-            try
-            {
-                container.Netlink.SetLinkUp(link.Index);
-            }
-            catch (NetlinkException ex)
-            {
-                throw new CniException(CniErrorCode.Internal, $"failed to set \"{request.IfName}\" up: {ex.Message}");
-            }
-        }
-        if (request.Config.Dns is { IsEmpty: false } dns)
-            result.Dns = dns;
-        return result;
-    }
+    public static string TemporaryName(string containerId, string ifName) =>
+        "cni" + ManagedSha512.HexOf(containerId + "\0" + ifName)[..12];
 
     /// <summary>
     /// The DEL of a sub-interface plugin: deletes <c>CNI_IFNAME</c> in the container (a missing namespace, a path that is
@@ -245,57 +140,44 @@ public static class SubInterfaces
     /// master is never looked at, so DEL works after it was deleted.
     /// </summary>
     public static Task DeleteAsync(IpamInvoker ipam, CniRequest request, CancellationToken cancellationToken) =>
-        IpamOrder.DelAsync(ipam, request, () =>
+        DeleteAsync(new NetlinkSubInterfaceKernel(), ipam, request, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="DeleteAsync(IpamInvoker, CniRequest, CancellationToken)"/> through <paramref name="kernel"/>; with
+    /// <paramref name="kind"/>, a link of that kind left under <see cref="TemporaryName"/> by an interrupted ADD is
+    /// deleted too.
+    /// </summary>
+    public static Task DeleteAsync(ISubInterfaceKernel kernel, IpamInvoker ipam, CniRequest request, string? kind, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(request);
+        return IpamOrder.DelAsync(ipam, request, () =>
         {
-            DeleteLink(request);
+            DeleteLinks(kernel, request, kind);
             return Task.CompletedTask;
         }, cancellationToken);
+    }
 
-    private static void DeleteLink(CniRequest request)
+    private static void DeleteLinks(ISubInterfaceKernel kernel, CniRequest request, string? kind)
     {
-        using ContainerNamespace? container = ContainerNamespace.TryOpen(request.NetNs);
-        RtNetlink? netlink = container?.TryConnect();
-        if (netlink?.FindLink(request.IfName) is not { } link)
+        using ISubInterfaceNamespace? container = kernel.TryOpenContainer(request.NetNs);
+        if (container is null)
             return;
+        DeleteIfPresent(container, request.IfName, null);
+        if (kind is not null && !string.IsNullOrEmpty(request.ContainerId))
+            DeleteIfPresent(container, TemporaryName(request.ContainerId, request.IfName), kind);
+    }
+
+    private static void DeleteIfPresent(ISubInterfaceNamespace container, string name, string? kind)
+    {
         try
         {
-            LinkRemoval.Delete(netlink, container!.Handle, link);
+            if (container.FindLink(name) is { } link && (kind is null || link.Kind == kind))
+                container.DeleteLink(link);
         }
         catch (NetlinkException ex)
         {
-            throw new CniException(CniErrorCode.Internal, $"failed to delete \"{request.IfName}\": {ex.Message}");
+            throw new CniException(CniErrorCode.Internal, $"failed to delete \"{name}\": {ex.Message}");
         }
-    }
-
-    /// <summary>
-    /// The CHECK steps every sub-interface plugin shares: the interface of <c>prevResult</c> called <c>CNI_IFNAME</c> in
-    /// sandbox <c>CNI_NETNS</c>, the live link of <paramref name="kind"/> with that name, its MAC and MTU, then the
-    /// addresses and routes of <c>prevResult</c>. Returns the live link for kind-specific checks.
-    /// </summary>
-    /// <param name="request">The CHECK request.</param>
-    /// <param name="container">The container namespace.</param>
-    /// <param name="prev">The previous result.</param>
-    /// <param name="kind">The expected link kind.</param>
-    /// <param name="mtu">The configured MTU; 0 skips the MTU comparison unless prevResult has one.</param>
-    public static Link Check(CniRequest request, ContainerNamespace container, CniResult prev, string kind, int mtu)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(container);
-        ArgumentNullException.ThrowIfNull(prev);
-        int at = InterfaceChecks.FindInterface(prev, request.IfName, request.NetNs);
-        if (at < 0)
-            throw new CniException(CniErrorCode.Internal, $"Sandbox in prevResult doesn't match configured netns: no interface {request.IfName} in sandbox {request.NetNs}");
-        CniInterface expected = prev.Interfaces[at];
-        Link link = container.Netlink.FindLink(request.IfName)
-            ?? throw new CniException(CniErrorCode.Internal, $"Container Interface name in prevResult: {request.IfName} not found");
-        if (link.Kind != kind)
-            throw new CniException(CniErrorCode.Internal, $"Error: Container interface {link.Name} not of type {kind} (it is {link.Kind ?? "a device without kind"})");
-        InterfaceChecks.ValidateMac("Interface", expected.Mac, link);
-        int wantedMtu = mtu > 0 ? mtu : expected.Mtu ?? 0;
-        if (wantedMtu > 0 && link.Mtu != wantedMtu)
-            throw new CniException(CniErrorCode.Internal, $"Error: configured MTU of {link.Name} is {wantedMtu}, current value is {link.Mtu}");
-        InterfaceChecks.ValidateAddresses(container.Netlink, request.IfName, prev, at);
-        InterfaceChecks.ValidateRoutes(container.Netlink, prev.Routes);
-        return link;
     }
 }

@@ -33,33 +33,44 @@ internal sealed partial class IpvlanJsonContext : JsonSerializerContext;
 /// <c>prevResult</c>. ADD is a transaction (a failure leaves no link and no reservation); DEL is idempotent; CHECK
 /// names what drifted.
 /// </summary>
-public class IpvlanPlugin : CniPlugin
+public class IpvlanPlugin : SubInterfacePlugin<IpvlanPlugin.Settings>
 {
-    private readonly IpamInvoker _ipam;
-
     /// <summary>Creates the plugin.</summary>
     /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
-    public IpvlanPlugin(IpamInvoker? ipam = null) => _ipam = ipam ?? IpamInvoker.Default;
+    /// <param name="kernel">The host's and the container's namespaces (<see cref="NetlinkSubInterfaceKernel"/> when null).</param>
+    public IpvlanPlugin(IpamInvoker? ipam = null, ISubInterfaceKernel? kernel = null) : base(ipam, kernel)
+    {
+    }
 
     /// <inheritdoc/>
     public override PluginInfo Info { get; } = new() { About = "CNI ipvlan plugin (Cni.NET)" };
+
+    /// <inheritdoc/>
+    protected override string Kind => "ipvlan";
+
+    /// <inheritdoc/>
+    /// <remarks>As the reference, the link announces its addresses (ARP and IPv6 neighbour notifications) when it comes up.</remarks>
+    protected override InterfaceConfigOptions? InterfaceOptions { get; } = new() { NdiscNotify = true };
 
     /// <summary>A validated ipvlan configuration.</summary>
     /// <param name="Options">The raw options.</param>
     /// <param name="Mode">The ipvlan mode.</param>
     /// <param name="IsLayer3">True when <c>ipam</c> names a plugin (otherwise the addresses come from <c>prevResult</c>).</param>
     /// <param name="Master">The master; null when not looked up (DEL, CHECK without <c>master</c>).</param>
-    public sealed record Settings(IpvlanConfig Options, IpvlanMode Mode, bool IsLayer3, MasterLink? Master);
+    public sealed record Settings(IpvlanConfig Options, IpvlanMode Mode, bool IsLayer3, MasterLink? Master) : ISubInterfaceSettings
+    {
+        /// <inheritdoc/>
+        public int Mtu => Options.Mtu;
 
-    // =====================================================================================================
-    // Configuration
-    // =====================================================================================================
+        /// <inheritdoc/>
+        public bool UsesIpam => IsLayer3;
+    }
 
     /// <summary>
     /// Reads and validates the configuration of <paramref name="request"/>: mode, where the addresses come from, and
     /// (unless <paramref name="lookupMaster"/> is false) the master and the MTU against the master's.
     /// </summary>
-    public static Settings LoadConf(CniRequest request, bool lookupMaster = true)
+    public override Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         IpvlanConfig o = request.GetOptions<IpvlanConfig>(IpvlanJsonContext.Default);
@@ -80,9 +91,20 @@ public class IpvlanPlugin : CniPlugin
                 throw new CniException(CniErrorCode.InvalidNetworkConfig, "chained master failure. PrevResult lacks a single named interface (master)");
             masterName = prev.Interfaces[0].Name;
         }
-        MasterLink master = SubInterfaces.FindMaster(masterName, o.LinkInContainer, request.NetNs);
+        MasterLink master = FindMaster(masterName, o.LinkInContainer, request.NetNs);
         SubInterfaces.ValidateMtu(o.Mtu, master);
         return new Settings(o, mode, layer3, master);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>prevResult is now this plugin's own result, so a chained master cannot be inferred from it: a named
+    /// master is checked to exist, an unnamed one is not looked for.</remarks>
+    protected override Settings LoadConfForCheck(CniRequest request)
+    {
+        Settings keys = LoadConf(request, lookupMaster: false);
+        IpvlanMode mode = ParseMode(keys.Options.Mode);
+        MasterLink? master = string.IsNullOrEmpty(keys.Options.Master) ? null : FindMaster(keys.Options.Master, keys.Options.LinkInContainer, request.NetNs);
+        return keys with { Mode = mode, Master = master };
     }
 
     /// <summary>The kernel mode for a <c>mode</c> value; empty means l2.</summary>
@@ -103,76 +125,41 @@ public class IpvlanPlugin : CniPlugin
         _ => $"unknown ({(ushort?)mode})",
     };
 
-    // =====================================================================================================
-    // ADD
-    // =====================================================================================================
-
     /// <inheritdoc/>
-    public override async Task<CniResult> AddAsync(CniRequest request, CancellationToken cancellationToken)
+    protected override SubInterfaceLinkSpec LinkSpec(Settings settings, MasterLink master)
     {
-        Settings conf = LoadConf(request);
-        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
-
-        // The ipvlan, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
-        // IPAM, alongside or after it (see IpamOrder), or reused from prevResult when chained without ipam.
-        MasterLink master = conf.Master!;
-        int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
-        (Link link, CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, conf.IsLayer3, () => SubInterfaces.CreateInContainer(container, master, request.IfName, "ipvlan",
-            (netlink, name, ns) => netlink.AddIpvlan(name, master.Link.Index, conf.Mode, IpvlanFlags.Bridge, new LinkOptions { Mtu = mtu, Namespace = ns }),
-            tx), cancellationToken).ConfigureAwait(false);
-        CniResult addresses = ipam ?? request.Config.PrevResult!.Clone();
-
-        // Every address belongs to the ipvlan; configure them with the routes (this brings the link up). As the
-        // reference, the link announces its addresses (ARP and IPv6 neighbour notifications) when it comes up.
-        CniResult result = SubInterfaces.ConfigureResult(request, container, link, addresses, new InterfaceConfigOptions { NdiscNotify = true });
-        tx.Commit();
-        return result;
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(master);
+        return new IpvlanLinkSpec(master.Link.Index, settings.Mode) { Mtu = settings.Options.Mtu > 0 ? settings.Options.Mtu : null };
     }
 
-    // =====================================================================================================
-    // DEL
-    // =====================================================================================================
-
     /// <inheritdoc/>
-    public override Task DelAsync(CniRequest request, CancellationToken cancellationToken)
+    /// <remarks>Chained without <c>ipam</c>, the addresses of <c>prevResult</c> move to the ipvlan.</remarks>
+    protected override CniResult? Addresses(CniRequest request, Settings settings, CniResult? ipam)
     {
-        // The master is not looked up: it may be gone, and DEL must still succeed. Chained without ipam: nothing to release.
-        LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(_ipam, request, cancellationToken);
+        ArgumentNullException.ThrowIfNull(request);
+        return ipam ?? request.Config.PrevResult!.Clone();
     }
 
-    // =====================================================================================================
-    // CHECK
-    // =====================================================================================================
-
     /// <inheritdoc/>
-    public override async Task CheckAsync(CniRequest request, CancellationToken cancellationToken)
+    protected override void CheckLink(Settings settings, Link link)
     {
-        Settings conf = LoadConf(request, lookupMaster: false);
-        IpvlanMode mode = ParseMode(conf.Options.Mode);
-        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        if (conf.IsLayer3)
-            await _ipam.CheckAsync(request, cancellationToken).ConfigureAwait(false);
-        CniResult prev = InterfaceChecks.RequirePrevResult(request);
-        // prevResult is now this plugin's own result, so a chained master cannot be inferred from it: check a named one only.
-        if (!string.IsNullOrEmpty(conf.Options.Master))
-            SubInterfaces.FindMaster(conf.Options.Master, conf.Options.LinkInContainer, request.NetNs);
-
-        Link link = SubInterfaces.Check(request, container, prev, "ipvlan", conf.Options.Mtu);
-        if (link.IpvlanMode != mode)
-            throw new CniException(CniErrorCode.Internal, $"Container IPVlan mode {ModeName(link.IpvlanMode)} does not match expected value: {ModeName(mode)}");
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(link);
+        if (link.IpvlanMode != settings.Mode)
+            throw new CniException(CniErrorCode.Internal, $"Container IPVlan mode {ModeName(link.IpvlanMode)} does not match expected value: {ModeName(settings.Mode)}");
     }
+}
 
-    // =====================================================================================================
-    // GC and STATUS (1.1.0): the only state outside the container is the IPAM plugin's, so both delegate to it.
-    // =====================================================================================================
-
+/// <summary>An ipvlan link to create (always with the bridge flag, as the reference).</summary>
+/// <param name="MasterIndex">The master's index.</param>
+/// <param name="Mode">The ipvlan mode.</param>
+public sealed record IpvlanLinkSpec(int MasterIndex, IpvlanMode Mode) : SubInterfaceLinkSpec("ipvlan", MasterIndex)
+{
     /// <inheritdoc/>
-    public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.GcAsync(request, cancellationToken);
-
-    /// <inheritdoc/>
-    public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.StatusAsync(request, cancellationToken);
+    public override void Create(RtNetlink netlink, string name, NetNs? ns)
+    {
+        ArgumentNullException.ThrowIfNull(netlink);
+        netlink.AddIpvlan(name, MasterIndex, Mode, IpvlanFlags.Bridge, new LinkOptions { Mtu = Mtu, Namespace = ns });
+    }
 }

@@ -39,13 +39,14 @@ internal sealed partial class MacvlanJsonContext : JsonSerializerContext;
 /// master's wire), with addresses from the IPAM plugin or, without <c>ipam</c>, as an L2-only link that is just up.
 /// ADD is a transaction (a failure leaves no link and no reservation); DEL is idempotent; CHECK names what drifted.
 /// </summary>
-public class MacvlanPlugin : CniPlugin
+public class MacvlanPlugin : SubInterfacePlugin<MacvlanPlugin.Settings>
 {
-    private readonly IpamInvoker _ipam;
-
     /// <summary>Creates the plugin.</summary>
     /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
-    public MacvlanPlugin(IpamInvoker? ipam = null) => _ipam = ipam ?? IpamInvoker.Default;
+    /// <param name="kernel">The host's and the container's namespaces (<see cref="NetlinkSubInterfaceKernel"/> when null).</param>
+    public MacvlanPlugin(IpamInvoker? ipam = null, ISubInterfaceKernel? kernel = null) : base(ipam, kernel)
+    {
+    }
 
     /// <inheritdoc/>
     public override PluginInfo Info { get; } = new()
@@ -54,23 +55,33 @@ public class MacvlanPlugin : CniPlugin
         ArgsKeys = [MacAddressArgs.CniArgsKey],
     };
 
+    /// <inheritdoc/>
+    protected override string Kind => "macvlan";
+
+    /// <inheritdoc/>
+    /// <remarks>As the reference, the link announces its addresses (ARP and IPv6 neighbour notifications) when it comes up.</remarks>
+    protected override InterfaceConfigOptions? InterfaceOptions { get; } = new() { NdiscNotify = true };
+
     /// <summary>A validated macvlan configuration.</summary>
     /// <param name="Options">The raw options.</param>
     /// <param name="Mode">The macvlan mode.</param>
     /// <param name="Mac">The MAC to give the interface, if any.</param>
     /// <param name="IsLayer3">True when <c>ipam</c> names a plugin.</param>
     /// <param name="Master">The master; null when not looked up (DEL).</param>
-    public sealed record Settings(MacvlanConfig Options, MacvlanMode Mode, PhysicalAddress? Mac, bool IsLayer3, MasterLink? Master);
+    public sealed record Settings(MacvlanConfig Options, MacvlanMode Mode, PhysicalAddress? Mac, bool IsLayer3, MasterLink? Master) : ISubInterfaceSettings
+    {
+        /// <inheritdoc/>
+        public int Mtu => Options.Mtu;
 
-    // =====================================================================================================
-    // Configuration
-    // =====================================================================================================
+        /// <inheritdoc/>
+        public bool UsesIpam => IsLayer3;
+    }
 
     /// <summary>
     /// Reads and validates the configuration of <paramref name="request"/>: mode, MAC, bcqueuelen, and (unless
     /// <paramref name="lookupMaster"/> is false) the master and the MTU against the master's.
     /// </summary>
-    public static Settings LoadConf(CniRequest request, bool lookupMaster = true)
+    public override Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         MacvlanConfig o = request.GetOptions<MacvlanConfig>(MacvlanJsonContext.Default);
@@ -84,7 +95,7 @@ public class MacvlanPlugin : CniPlugin
             mac = MacAddressArgs.Parse(o.Mac, "mac");
         if (o.BcQueueLen is < 0 or > uint.MaxValue)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid broadcast queue length {o.BcQueueLen}, must be [0, {uint.MaxValue}] (bcqueuelen)");
-        MasterLink master = SubInterfaces.FindMaster(o.Master, o.LinkInContainer, request.NetNs);
+        MasterLink master = FindMaster(o.Master, o.LinkInContainer, request.NetNs);
         SubInterfaces.ValidateMtu(o.Mtu, master);
         return new Settings(o, mode, mac, layer3, master);
     }
@@ -110,75 +121,43 @@ public class MacvlanPlugin : CniPlugin
         _ => $"unknown ({(uint?)mode})",
     };
 
-    // =====================================================================================================
-    // ADD
-    // =====================================================================================================
-
     /// <inheritdoc/>
-    public override async Task<CniResult> AddAsync(CniRequest request, CancellationToken cancellationToken)
+    protected override SubInterfaceLinkSpec LinkSpec(Settings settings, MasterLink master)
     {
-        Settings conf = LoadConf(request);
-        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
-
-        // The macvlan, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
-        // IPAM, alongside or after it (see IpamOrder).
-        MasterLink master = conf.Master!;
-        int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
-        // As the reference: bcqueuelen is sent only when above 0, so 0 keeps the kernel default.
-        uint? bcQueueLength = conf.Options.BcQueueLen > 0 ? (uint)conf.Options.BcQueueLen : null;
-        (Link link, CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, conf.IsLayer3, () => SubInterfaces.CreateInContainer(container, master, request.IfName, "macvlan",
-            (netlink, name, ns) => netlink.AddMacvlan(name, master.Link.Index, conf.Mode,
-                new MacvlanOptions { Mtu = mtu, MacAddress = conf.Mac, Namespace = ns, BroadcastQueueLength = bcQueueLength }),
-            tx), cancellationToken).ConfigureAwait(false);
-
-        // With addresses, configure them with the routes (this brings the link up); L2 only: just bring it up. As the
-        // reference, the link announces its addresses (ARP and IPv6 neighbour notifications) when it comes up.
-        CniResult result = SubInterfaces.ConfigureResult(request, container, link, ipam, new InterfaceConfigOptions { NdiscNotify = true });
-        tx.Commit();
-        return result;
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(master);
+        return new MacvlanLinkSpec(master.Link.Index, settings.Mode)
+        {
+            Mtu = settings.Options.Mtu > 0 ? settings.Options.Mtu : null,
+            Mac = settings.Mac,
+            // As the reference: bcqueuelen is sent only when above 0, so 0 keeps the kernel default.
+            BroadcastQueueLength = settings.Options.BcQueueLen > 0 ? (uint)settings.Options.BcQueueLen : null,
+        };
     }
 
-    // =====================================================================================================
-    // DEL
-    // =====================================================================================================
-
     /// <inheritdoc/>
-    public override Task DelAsync(CniRequest request, CancellationToken cancellationToken)
+    protected override void CheckLink(Settings settings, Link link)
     {
-        // Only the keys are read: the master may be gone, and DEL must still succeed.
-        LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(_ipam, request, cancellationToken);
-    }
-
-    // =====================================================================================================
-    // CHECK
-    // =====================================================================================================
-
-    /// <inheritdoc/>
-    public override async Task CheckAsync(CniRequest request, CancellationToken cancellationToken)
-    {
-        Settings conf = LoadConf(request);
-        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        if (conf.IsLayer3)
-            await _ipam.CheckAsync(request, cancellationToken).ConfigureAwait(false);
-        CniResult prev = InterfaceChecks.RequirePrevResult(request);
-
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(link);
         // bcqueuelen is not compared, as in the reference: the queue belongs to the parent and is shared by its macvlans.
-        Link link = SubInterfaces.Check(request, container, prev, "macvlan", conf.Options.Mtu);
-        if (link.MacvlanMode != conf.Mode)
-            throw new CniException(CniErrorCode.Internal, $"container macvlan mode {ModeName(link.MacvlanMode)} does not match expected value: {ModeName(conf.Mode)}");
+        if (link.MacvlanMode != settings.Mode)
+            throw new CniException(CniErrorCode.Internal, $"container macvlan mode {ModeName(link.MacvlanMode)} does not match expected value: {ModeName(settings.Mode)}");
     }
+}
 
-    // =====================================================================================================
-    // GC and STATUS (1.1.0): the only state outside the container is the IPAM plugin's, so both delegate to it.
-    // =====================================================================================================
+/// <summary>A macvlan link to create.</summary>
+/// <param name="MasterIndex">The master's index.</param>
+/// <param name="Mode">The macvlan mode.</param>
+public sealed record MacvlanLinkSpec(int MasterIndex, MacvlanMode Mode) : SubInterfaceLinkSpec("macvlan", MasterIndex)
+{
+    /// <summary>The broadcast/multicast queue length to request; null sends nothing.</summary>
+    public uint? BroadcastQueueLength { get; init; }
 
     /// <inheritdoc/>
-    public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.GcAsync(request, cancellationToken);
-
-    /// <inheritdoc/>
-    public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.StatusAsync(request, cancellationToken);
+    public override void Create(RtNetlink netlink, string name, NetNs? ns)
+    {
+        ArgumentNullException.ThrowIfNull(netlink);
+        netlink.AddMacvlan(name, MasterIndex, Mode, new MacvlanOptions { Mtu = Mtu, MacAddress = Mac, Namespace = ns, BroadcastQueueLength = BroadcastQueueLength });
+    }
 }

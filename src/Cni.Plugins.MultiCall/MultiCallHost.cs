@@ -1,3 +1,4 @@
+using Cni.Plugins.Common;
 using Cni.Spec;
 
 namespace Cni.Plugins.MultiCall;
@@ -23,16 +24,16 @@ internal static class MultiCallHost
     }
 
     /// <summary>Runs the plugin <paramref name="argv0"/> names (its file name), or handles <c>cni-plugins</c>'s own
-    /// arguments; returns the exit code.</summary>
-    public static Task<int> RunAsync(string argv0, string[] args, ICniEnvironment? environment = null)
+    /// arguments; returns the exit code. The plugins delete links as <paramref name="removal"/> says (in-process when null).</summary>
+    public static Task<int> RunAsync(string argv0, string[] args, ICniEnvironment? environment = null, LinkRemovalPolicy? removal = null)
     {
         string name = Path.GetFileName(argv0);
-        IpamInvoker ipam = PluginTable.CreateIpamInvoker();
-        if (PluginTable.Create(name, ipam) is { } plugin)
+        IpamInvoker ipam = PluginTable.CreateIpamInvoker(removal: removal);
+        if (PluginTable.Create(name, ipam, removal) is { } plugin)
             return CniPluginHost.RunAsync(plugin, environment);
 
         environment ??= new SystemCniEnvironment();
-        if (args.Length > 0 && PluginTable.Create(args[0], ipam) is { } named)
+        if (args.Length > 0 && PluginTable.Create(args[0], ipam, removal) is { } named)
             return CniPluginHost.RunAsync(named, environment);
         if (args is ["--list"])
         {

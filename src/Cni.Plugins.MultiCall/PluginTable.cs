@@ -1,4 +1,5 @@
 using Cni.Plugins.Bridge;
+using Cni.Plugins.Common;
 using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.Static;
 using Cni.Plugins.Ipvlan;
@@ -15,15 +16,16 @@ internal static class PluginTable
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
     public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "macvlan", "static", "vlan"];
 
-    /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/>; null for a type not held here.</summary>
-    public static ICniPlugin? Create(string type, IpamInvoker ipam) => type switch
+    /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
+    /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
+    public static ICniPlugin? Create(string type, IpamInvoker ipam, LinkRemovalPolicy? removal = null) => type switch
     {
-        "bridge" => new BridgePlugin(ipam),
+        "bridge" => new BridgePlugin(ipam, removal),
         "host-local" => new HostLocalPlugin(),
-        "ipvlan" => new IpvlanPlugin(ipam),
-        "macvlan" => new MacvlanPlugin(ipam),
+        "ipvlan" => new IpvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
+        "macvlan" => new MacvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "static" => new StaticPlugin(),
-        "vlan" => new VlanPlugin(ipam),
+        "vlan" => new VlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         _ => null,
     };
 
@@ -31,10 +33,10 @@ internal static class PluginTable
     /// The IPAM invoker of this executable: an IPAM type that <c>CNI_PATH</c> resolves to this same file runs in this
     /// process (see <see cref="IpamInvoker"/>); anything else is executed.
     /// </summary>
-    public static IpamInvoker CreateIpamInvoker(string selfPath = "/proc/self/exe")
+    public static IpamInvoker CreateIpamInvoker(string selfPath = "/proc/self/exe", LinkRemovalPolicy? removal = null)
     {
         IpamInvoker? invoker = null;
-        invoker = new IpamInvoker(sameExecutable: type => Create(type, invoker!), selfPath: selfPath);
+        invoker = new IpamInvoker(sameExecutable: type => Create(type, invoker!, removal), selfPath: selfPath);
         return invoker;
     }
 }

@@ -31,31 +31,39 @@ internal sealed partial class VlanJsonContext : JsonSerializerContext;
 /// from the IPAM plugin. ADD is a transaction (a failure leaves no link and no reservation); DEL is idempotent and
 /// succeeds when the master was deleted meanwhile; CHECK names what drifted.
 /// </summary>
-public class VlanPlugin : CniPlugin
+public class VlanPlugin : SubInterfacePlugin<VlanPlugin.Settings>
 {
-    private readonly IpamInvoker _ipam;
-
     /// <summary>Creates the plugin.</summary>
     /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
-    public VlanPlugin(IpamInvoker? ipam = null) => _ipam = ipam ?? IpamInvoker.Default;
+    /// <param name="kernel">The host's and the container's namespaces (<see cref="NetlinkSubInterfaceKernel"/> when null).</param>
+    public VlanPlugin(IpamInvoker? ipam = null, ISubInterfaceKernel? kernel = null) : base(ipam, kernel)
+    {
+    }
 
     /// <inheritdoc/>
     public override PluginInfo Info { get; } = new() { About = "CNI vlan plugin (Cni.NET)" };
 
+    /// <inheritdoc/>
+    protected override string Kind => "vlan";
+
     /// <summary>A validated vlan configuration.</summary>
     /// <param name="Options">The raw options.</param>
     /// <param name="Master">The master; null when not looked up (DEL).</param>
-    public sealed record Settings(VlanConfig Options, MasterLink? Master);
+    public sealed record Settings(VlanConfig Options, MasterLink? Master) : ISubInterfaceSettings
+    {
+        /// <inheritdoc/>
+        public int Mtu => Options.Mtu;
 
-    // =====================================================================================================
-    // Configuration
-    // =====================================================================================================
+        /// <inheritdoc/>
+        /// <remarks>Always: the vlan plugin requires <c>ipam</c>.</remarks>
+        public bool UsesIpam => true;
+    }
 
     /// <summary>
     /// Reads and validates the configuration of <paramref name="request"/>: keys and, unless <paramref name="lookupMaster"/>
     /// is false (DEL), master (required), VLAN id, IPAM (required), the master's existence and the MTU against the master's.
     /// </summary>
-    public static Settings LoadConf(CniRequest request, bool lookupMaster = true)
+    public override Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         VlanConfig o = request.GetOptions<VlanConfig>(VlanJsonContext.Default);
@@ -67,74 +75,38 @@ public class VlanPlugin : CniPlugin
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "\"master\" field is required. It specifies the host interface name to create the VLAN for (master)");
         if (o.VlanId is < 0 or > 4094)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid VLAN ID {o.VlanId} (must be between 0 and 4094 inclusive) (vlanId)");
-        MasterLink master = SubInterfaces.FindMaster(o.Master, o.LinkInContainer, request.NetNs);
+        MasterLink master = FindMaster(o.Master, o.LinkInContainer, request.NetNs);
         SubInterfaces.ValidateMtu(o.Mtu, master);
         return new Settings(o, master);
     }
 
-    // =====================================================================================================
-    // ADD
-    // =====================================================================================================
-
     /// <inheritdoc/>
-    public override async Task<CniResult> AddAsync(CniRequest request, CancellationToken cancellationToken)
+    protected override SubInterfaceLinkSpec LinkSpec(Settings settings, MasterLink master)
     {
-        Settings conf = LoadConf(request);
-        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
-
-        // The VLAN link, created in the container under a temporary name, then renamed to CNI_IFNAME; the addresses from
-        // IPAM, alongside or after it (see IpamOrder).
-        MasterLink master = conf.Master!;
-        int? mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null;
-        (Link link, CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, useIpam: true, () => SubInterfaces.CreateInContainer(container, master, request.IfName, "vlan",
-            (netlink, name, ns) => netlink.AddVlan(name, master.Link.Index, conf.Options.VlanId, new LinkOptions { Mtu = mtu, Namespace = ns }),
-            tx), cancellationToken).ConfigureAwait(false);
-
-        // Every address belongs to the VLAN link; configure them with the routes (this brings the link up).
-        CniResult result = SubInterfaces.ConfigureResult(request, container, link, ipam!);
-        tx.Commit();
-        return result;
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(master);
+        return new VlanLinkSpec(master.Link.Index, settings.Options.VlanId) { Mtu = settings.Options.Mtu > 0 ? settings.Options.Mtu : null };
     }
 
-    // =====================================================================================================
-    // DEL
-    // =====================================================================================================
-
     /// <inheritdoc/>
-    public override Task DelAsync(CniRequest request, CancellationToken cancellationToken)
+    protected override void CheckLink(Settings settings, Link link)
     {
-        // The master is not looked up: it may have been deleted (with the VLAN link), and DEL must still release the address.
-        LoadConf(request, lookupMaster: false);
-        return SubInterfaces.DeleteAsync(_ipam, request, cancellationToken);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(link);
+        if (link.VlanId != settings.Options.VlanId)
+            throw new CniException(CniErrorCode.Internal, $"Error: container vlan {link.Name} has VLAN id {link.VlanId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, configured vlanId is {settings.Options.VlanId}");
     }
+}
 
-    // =====================================================================================================
-    // CHECK
-    // =====================================================================================================
-
+/// <summary>An 802.1Q VLAN link to create.</summary>
+/// <param name="MasterIndex">The master's index.</param>
+/// <param name="VlanId">The VLAN id.</param>
+public sealed record VlanLinkSpec(int MasterIndex, int VlanId) : SubInterfaceLinkSpec("vlan", MasterIndex)
+{
     /// <inheritdoc/>
-    public override async Task CheckAsync(CniRequest request, CancellationToken cancellationToken)
+    public override void Create(RtNetlink netlink, string name, NetNs? ns)
     {
-        Settings conf = LoadConf(request);
-        using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await _ipam.CheckAsync(request, cancellationToken).ConfigureAwait(false);
-        CniResult prev = InterfaceChecks.RequirePrevResult(request);
-
-        Link link = SubInterfaces.Check(request, container, prev, "vlan", conf.Options.Mtu);
-        if (link.VlanId != conf.Options.VlanId)
-            throw new CniException(CniErrorCode.Internal, $"Error: container vlan {link.Name} has VLAN id {link.VlanId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, configured vlanId is {conf.Options.VlanId}");
+        ArgumentNullException.ThrowIfNull(netlink);
+        netlink.AddVlan(name, MasterIndex, VlanId, new LinkOptions { Mtu = Mtu, Namespace = ns });
     }
-
-    // =====================================================================================================
-    // GC and STATUS (1.1.0): the only state outside the container is the IPAM plugin's, so both delegate to it.
-    // =====================================================================================================
-
-    /// <inheritdoc/>
-    public override Task GcAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.GcAsync(request, cancellationToken);
-
-    /// <inheritdoc/>
-    public override Task StatusAsync(CniRequest request, CancellationToken cancellationToken) =>
-        !Ipam.IsConfigured(request) ? Task.CompletedTask : _ipam.StatusAsync(request, cancellationToken);
 }

@@ -6,7 +6,7 @@ namespace Cni.Plugins.Common.Tests;
 
 /// <summary>
 /// <see cref="LinkRemoval"/> in a throwaway namespace: with a published plugin as the helper (how the plugins run it),
-/// and the fallbacks to an in-process deletion. The helper executable is process-wide state, hence not parallel.
+/// and the fallbacks to an in-process deletion. The policy is per test.
 /// </summary>
 [Category(Category.Kernel)]
 [NonParallelizable]
@@ -15,13 +15,12 @@ public class LinkRemovalTests
     private string _ns = "";
     private NetNs? _handle;
     private RtNetlink? _netlink;
-    private string? _savedHelper;
+    private LinkRemovalPolicy _policy = LinkRemovalPolicy.InProcess;
 
     [SetUp]
     public void SetUp()
     {
         TestEnvironment.RequireRoot();
-        _savedHelper = LinkRemoval.HelperExecutable;
         _ns = TestEnvironment.UniqueName("lrm");
         _handle = NetNs.Create(_ns);
         _netlink = RtNetlink.Open(_handle);
@@ -30,7 +29,6 @@ public class LinkRemovalTests
     [TearDown]
     public void TearDown()
     {
-        LinkRemoval.HelperExecutable = _savedHelper;
         _netlink?.Dispose();
         _handle?.Dispose();
         if (_ns.Length > 0 && NetNs.Exists(_ns))
@@ -46,10 +44,10 @@ public class LinkRemovalTests
     [Test]
     public void The_helper_deletes_the_link_and_its_peer_and_returns_once_they_are_gone()
     {
-        LinkRemoval.HelperExecutable = TestEnvironment.RequirePublishedPlugin("bridge");
+        _policy = new LinkRemovalPolicy(TestEnvironment.RequirePublishedPlugin("bridge"));
         (Link veth, Link peer) = CreateVethPair();
 
-        bool detached = LinkRemoval.Delete(_netlink!, _handle, veth);
+        bool detached = _policy.Delete(_netlink!, _handle, veth);
 
         Assert.Multiple(() =>
         {
@@ -62,21 +60,21 @@ public class LinkRemovalTests
     [Test]
     public void A_link_that_is_already_gone_is_success()
     {
-        LinkRemoval.HelperExecutable = TestEnvironment.RequirePublishedPlugin("bridge");
+        _policy = new LinkRemovalPolicy(TestEnvironment.RequirePublishedPlugin("bridge"));
         (Link veth, _) = CreateVethPair();
         _netlink!.DeleteLink(veth.Index);
 
-        Assert.That(() => LinkRemoval.Delete(_netlink!, _handle, veth), Throws.Nothing);
+        Assert.That(() => _policy.Delete(_netlink!, _handle, veth), Throws.Nothing);
     }
 
     [Test]
     public void A_deletion_the_kernel_refuses_is_reported_with_its_errno()
     {
         // The loopback device has no rtnl_link_ops: RTM_DELLINK answers EOPNOTSUPP.
-        LinkRemoval.HelperExecutable = TestEnvironment.RequirePublishedPlugin("bridge");
+        _policy = new LinkRemovalPolicy(TestEnvironment.RequirePublishedPlugin("bridge"));
         Link lo = _netlink!.GetLink("lo");
 
-        var ex = Assert.Throws<NetlinkException>(() => LinkRemoval.Delete(_netlink!, _handle, lo));
+        var ex = Assert.Throws<NetlinkException>(() => _policy.Delete(_netlink!, _handle, lo));
 
         Assert.Multiple(() =>
         {
@@ -89,10 +87,10 @@ public class LinkRemovalTests
     [Test]
     public void Without_a_helper_the_link_is_deleted_in_process()
     {
-        LinkRemoval.HelperExecutable = null; // as in a runtime hosting the plugin in-process
+        _policy = LinkRemovalPolicy.InProcess; // as in a runtime hosting the plugin in-process
         (Link veth, Link peer) = CreateVethPair();
 
-        bool detached = LinkRemoval.Delete(_netlink!, _handle, veth);
+        bool detached = _policy.Delete(_netlink!, _handle, veth);
 
         Assert.Multiple(() =>
         {
@@ -106,10 +104,10 @@ public class LinkRemovalTests
     [TestCase("/bin/true", TestName = "A helper that exits 0 without deleting falls back to deleting in-process")]
     public void Helper_failures_fall_back_to_an_in_process_deletion(string helper)
     {
-        LinkRemoval.HelperExecutable = helper;
+        _policy = new LinkRemovalPolicy(helper);
         (Link veth, _) = CreateVethPair();
 
-        bool detached = LinkRemoval.Delete(_netlink!, _handle, veth);
+        bool detached = _policy.Delete(_netlink!, _handle, veth);
 
         Assert.Multiple(() =>
         {
@@ -130,11 +128,11 @@ public class LinkRemovalTests
         {
             string helper = Path.Combine(dir, "helper");
             TestEnvironment.WriteExecutable(helper, "#!/bin/sh\n" + script + "\n");
-            LinkRemoval.HelperExecutable = helper;
+            _policy = new LinkRemovalPolicy(helper);
             (Link veth, _) = CreateVethPair();
 
             bool detached = true;
-            Assert.That(() => detached = LinkRemoval.Delete(_netlink!, _handle, veth), Throws.Nothing, "the DEL must not fail");
+            Assert.That(() => detached = _policy.Delete(_netlink!, _handle, veth), Throws.Nothing, "the DEL must not fail");
             Assert.Multiple(() =>
             {
                 Assert.That(detached, Is.False);
@@ -151,13 +149,13 @@ public class LinkRemovalTests
     public void A_link_in_the_calling_threads_namespace_is_deleted_when_no_namespace_is_given()
     {
         // The host-side path of bridge DEL: ns null means the calling thread's namespace, so run it on a thread inside ours.
-        LinkRemoval.HelperExecutable = TestEnvironment.RequirePublishedPlugin("bridge");
+        _policy = new LinkRemovalPolicy(TestEnvironment.RequirePublishedPlugin("bridge"));
         (Link veth, _) = CreateVethPair();
 
         bool detached = _handle!.Run(() =>
         {
             using RtNetlink here = RtNetlink.Open();
-            return LinkRemoval.Delete(here, null, veth);
+            return _policy.Delete(here, null, veth);
         });
 
         Assert.Multiple(() =>
@@ -175,25 +173,21 @@ public class LinkRemovalHelperSwitchTests
     [TestCase(null, true)]
     [TestCase("0", true)]
     [TestCase("1", false)]
-    public void A_plugin_enables_the_helper_unless_the_runtime_turned_it_off(string? setting, bool enabled)
+    public void A_plugin_executable_uses_the_helper_unless_the_runtime_turned_it_off(string? setting, bool enabled)
     {
-        string? savedHelper = LinkRemoval.HelperExecutable;
-        string? savedVariable = Environment.GetEnvironmentVariable(LinkRemoval.DisableVariable);
-        try
-        {
-            LinkRemoval.HelperExecutable = null;
-            Environment.SetEnvironmentVariable(LinkRemoval.DisableVariable, setting);
+        Dictionary<string, string> environment = setting is null ? [] : new() { [LinkRemoval.DisableVariable] = setting };
 
-            bool ranAsHelper = LinkRemoval.TryRunHelper([], out int code);
+        LinkRemovalPolicy policy = LinkRemovalPolicy.ForThisExecutable(environment);
 
-            Assert.That((ranAsHelper, code), Is.EqualTo((false, 0)));
-            Assert.That(LinkRemoval.HelperExecutable, enabled ? Is.EqualTo("/proc/self/exe") : Is.Null);
-        }
-        finally
-        {
-            LinkRemoval.HelperExecutable = savedHelper;
-            Environment.SetEnvironmentVariable(LinkRemoval.DisableVariable, savedVariable);
-        }
+        Assert.That(policy.HelperExecutable, enabled ? Is.EqualTo("/proc/self/exe") : Is.Null);
+    }
+
+    [Test]
+    public void Without_the_helper_argument_Main_goes_on_as_the_plugin()
+    {
+        bool ranAsHelper = LinkRemoval.TryRunHelper([], out int code);
+        Assert.That((ranAsHelper, code), Is.EqualTo((false, 0)));
+        Assert.That(LinkRemovalPolicy.InProcess.HelperExecutable, Is.Null);
     }
 
     [TestCase("x")]

@@ -343,15 +343,56 @@ public class MacvlanKernelTests
         string ours = Path.Combine(h.DataDir, "ours.strace"), theirs = Path.Combine(h.DataDir, "ip.strace");
         (await h.AddUnderStraceAsync(ours, conf, ns, "pod1", args: "IgnoreUnknown=1;MAC=02:00:00:aa:bb:cc")).AssertSuccess();
         byte[] ourRequest = StraceNetlink.CreateLink(StraceNetlink.Messages(ours), "macvlan");
-        string tmpName = StraceNetlink.IfName(ourRequest);
-        Assert.That(tmpName, Does.Not.EqualTo("eth0"), "created under a temporary name");
+        string createdName = StraceNetlink.IfName(ourRequest);
+        Assert.That(createdName, Is.EqualTo("eth0"), "created under its final name, so that an interrupted ADD leaves nothing DEL cannot find");
 
         // The same link from iproute2, into a second pod (the fd number of the namespace is the only other difference).
         string ns2 = h.CreateNamespace();
         Shell.Run("ip", ["netns", "exec", h.HostNs, .. StraceNetlink.Prefix(theirs),
-            "ip", "link", "add", "link", master, "name", tmpName, "mtu", "1400", "address", "02:00:00:aa:bb:cc", "netns", ns2, "type", "macvlan", "mode", "vepa"], allowFailure: false);
+            "ip", "link", "add", "link", master, "name", createdName, "mtu", "1400", "address", "02:00:00:aa:bb:cc", "netns", ns2, "type", "macvlan", "mode", "vepa"], allowFailure: false);
         byte[] ipRequest = StraceNetlink.CreateLink(StraceNetlink.Messages(theirs), "macvlan");
         Assert.That(StraceNetlink.Hex(StraceNetlink.Normalise(ourRequest)), Is.EqualTo(StraceNetlink.Hex(StraceNetlink.Normalise(ipRequest))));
-        Assert.That(SubInterfaceHarness.Links(ns2), Does.Contain(tmpName));
+        Assert.That(SubInterfaceHarness.Links(ns2), Does.Contain(createdName));
+    }
+
+    [Test]
+    public async Task TheContainerInterfaceIsCreatedUnderItsFinalNameEvenWhenTheHostHasALinkOfThatName()
+    {
+        // #14 item 7: no temporary name, so an ADD killed after the creation leaves a link DEL finds. This kernel checks the
+        // name in the target namespace, so a host link called like CNI_IFNAME is no obstacle.
+        using SubInterfaceHarness h = Harness();
+        string master = h.HostVethMaster();
+        Shell.Run("ip", "-n", h.HostNs, "link", "add", "eth0", "type", "veth", "peer", "name", TestEnvironment.UniqueName("ep"));
+        string ns = h.CreateNamespace();
+        JsonObject conf = h.Config("1.1.0", $$"""{"master": "{{master}}"}""");
+        string ours = Path.Combine(h.DataDir, "final.strace");
+
+        JsonObject result = (await h.AddUnderStraceAsync(ours, conf, ns, "pod1")).AssertSuccess().Json;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(StraceNetlink.IfName(StraceNetlink.CreateLink(StraceNetlink.Messages(ours), "macvlan")), Is.EqualTo("eth0"));
+            Assert.That(SubInterfaceHarness.LinkDetails(ns, "eth0"), Does.Contain("macvlan"));
+            Assert.That(SubInterfaceHarness.Links(h.HostNs), Does.Contain("eth0").And.Length.EqualTo(5), "the host's own eth0 untouched, nothing added");
+        });
+        (await h.CheckAsync(conf, result, ns, "pod1")).AssertSuccess();
+        (await h.DelAsync(conf, SubInterfaceHarness.NsPath(ns), "pod1")).AssertSuccess();
+        Assert.That(SubInterfaceHarness.Links(ns), Is.EqualTo(new[] { "lo" }));
+    }
+
+    [Test]
+    public async Task DelRemovesAMacvlanAnInterruptedAddLeftUnderTheTemporaryName([Values] Mode mode)
+    {
+        // What an ADD killed between creation and rename leaves on a kernel that made it fall back to the temporary name.
+        using SubInterfaceHarness h = Harness(mode);
+        string master = h.HostVethMaster();
+        string ns = h.CreateNamespace();
+        string leftover = Cni.Plugins.Common.SubInterfaces.TemporaryName("pod1", "eth0");
+        Shell.Run("ip", "-n", h.HostNs, "link", "add", "link", master, "name", leftover, "netns", ns, "type", "macvlan");
+        JsonObject conf = h.Config("1.1.0", $$"""{"master": "{{master}}"}""", ipam: false);
+
+        (await h.DelAsync(conf, SubInterfaceHarness.NsPath(ns), "pod1")).AssertSuccess();
+
+        Assert.That(SubInterfaceHarness.Links(ns), Is.EqualTo(new[] { "lo" }));
     }
 }

@@ -55,6 +55,70 @@ public class GoldenReplyTests
     }
 
     [Test]
+    public void VethReply()
+    {
+        // A real reply (Golden/capture-veth-reply.sh): `ip -d link show dev vethg0`, the peer vethg1 in another namespace.
+        List<Link> links = Messages("link-get-veth", 16).Select(m => Link.Parse(m)).ToList();
+        Assert.That(links, Is.Not.Empty);
+        Link veth = links.Last(l => l.Name == "vethg0");
+        Assert.Multiple(() =>
+        {
+            Assert.That(veth.Kind, Is.EqualTo("veth"));
+            Assert.That(veth.Mtu, Is.EqualTo(1400));
+            Assert.That(veth.MacAddress, Is.EqualTo(PhysicalAddress.Parse("02-00-00-00-00-0A")));
+            Assert.That(veth.IsUp, Is.True);
+            Assert.That(veth.ParentIndex, Is.Not.Null, "IFLA_LINK: the peer's index");
+            Assert.That(veth.LinkNetNsId, Is.Not.Null, "the peer lives in another namespace");
+            Assert.That(veth.VlanId, Is.Null);
+            Assert.That(veth.MacvlanMode, Is.Null);
+            Assert.That(veth.IpvlanMode, Is.Null);
+        });
+    }
+
+    [Test]
+    public void VlanReply()
+    {
+        // Constructed from the kernel's layout (Golden/construct-link-kinds.py): this kernel has no 8021q module.
+        Link vlan = Messages("link-get-vlan", 16).Select(m => Link.Parse(m)).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(vlan.Index, Is.EqualTo(3));
+            Assert.That(vlan.Name, Is.EqualTo("eth0"));
+            Assert.That(vlan.Kind, Is.EqualTo("vlan"));
+            Assert.That(vlan.VlanId, Is.EqualTo(42));
+            Assert.That(vlan.VlanProtocol, Is.EqualTo(VlanProtocol.Dot1Q), "IFLA_VLAN_PROTOCOL is big-endian");
+            Assert.That(vlan.Mtu, Is.EqualTo(1400));
+            Assert.That(vlan.TxQueueLength, Is.EqualTo(1000));
+            Assert.That(vlan.ParentIndex, Is.EqualTo(2));
+            Assert.That(vlan.LinkNetNsId, Is.EqualTo(0));
+            Assert.That(vlan.MacAddress, Is.EqualTo(PhysicalAddress.Parse("02-42-AC-11-00-02")));
+            Assert.That(vlan.OperState, Is.EqualTo(OperState.Up));
+            Assert.That(vlan.IsUp, Is.True);
+            Assert.That(vlan.MacvlanMode, Is.Null);
+            Assert.That(vlan.IpvlanMode, Is.Null);
+        });
+    }
+
+    [Test]
+    public void IpvlanReply()
+    {
+        // Constructed from the kernel's layout (Golden/construct-link-kinds.py): this kernel has no ipvlan module.
+        Link ipvlan = Messages("link-get-ipvlan", 16).Select(m => Link.Parse(m)).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(ipvlan.Index, Is.EqualTo(4));
+            Assert.That(ipvlan.Name, Is.EqualTo("net1"));
+            Assert.That(ipvlan.Kind, Is.EqualTo("ipvlan"));
+            Assert.That(ipvlan.IpvlanMode, Is.EqualTo(IpvlanMode.L3));
+            Assert.That(ipvlan.Mtu, Is.EqualTo(1450));
+            Assert.That(ipvlan.ParentIndex, Is.EqualTo(2));
+            Assert.That(ipvlan.LinkNetNsId, Is.Null);
+            Assert.That(ipvlan.VlanId, Is.Null, "IFLA_IPVLAN_FLAGS (type 2) is no VLAN attribute");
+            Assert.That(ipvlan.MacvlanMode, Is.Null);
+        });
+    }
+
+    [Test]
     public void MacvlanWithBroadcastQueueLength()
     {
         // `ip -d link show dev mv3` after link-add-macvlan-bcqueuelen printed "macvlan mode bridge bcqueuelen 1000 usedbcqueuelen 1000".

@@ -3,8 +3,7 @@
 #
 # As root, with iproute2 and strace: tests/Cni.Plugins.Ipvlan.Tests/Golden/capture.sh
 # Each case runs in fresh namespaces set up exactly as the tests set them up (so interface indexes match: lo=1, then a
-# veth pair whose first end is the master), with the temporary name fixed to cni00000000 (the test puts the same
-# name into our request before comparing). The kernel may refuse the link (no ipvlan module): the request is captured
+# veth pair whose first end is the master), under the final name eth0 (CNI_IFNAME), as the plugin creates it. The kernel may refuse the link (no ipvlan module): the request is captured
 # anyway. nlmsg_seq, nlmsg_pid and the IFLA_NET_NS_FD number are zeroed by the test on both sides.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,10 +21,10 @@ veth() { ip -n "$1" link add "$2" mtu 1500 type veth peer name "$2p"; ip -n "$1"
 # master in the host, link created straight in the pod
 for mode in l2 l3; do
   fresh; veth $H hv0
-  strace_ip ipvlan-host-$mode.strace $H link add link hv0 name cni00000000 mtu 1450 netns $P type ipvlan mode $mode
+  strace_ip ipvlan-host-$mode.strace $H link add link hv0 name eth0 mtu 1450 netns $P type ipvlan mode $mode
 done
 # linkInContainer: master in the pod
 fresh; veth $P dm0
-strace_ip ipvlan-in-container-l3s.strace $P link add link dm0 name cni00000000 mtu 1450 type ipvlan mode l3s
+strace_ip ipvlan-in-container-l3s.strace $P link add link dm0 name eth0 mtu 1450 type ipvlan mode l3s
 ip -V > VERSION
 echo "captured into $(pwd)"
