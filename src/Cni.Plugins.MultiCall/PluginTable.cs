@@ -2,7 +2,9 @@ using Cni.Plugins.Bridge;
 using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.Static;
 using Cni.Plugins.Ipvlan;
+using Cni.Plugins.Loopback;
 using Cni.Plugins.Macvlan;
+using Cni.Plugins.Tuning;
 using Cni.Plugins.Vlan;
 using Cni.Spec;
 
@@ -13,7 +15,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "macvlan", "static", "vlan"];
+    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "loopback", "macvlan", "static", "tuning", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/>; null for a type not held here.</summary>
     public static ICniPlugin? Create(string type, IpamInvoker ipam) => type switch
@@ -21,8 +23,10 @@ internal static class PluginTable
         "bridge" => new BridgePlugin(ipam),
         "host-local" => new HostLocalPlugin(),
         "ipvlan" => new IpvlanPlugin(ipam),
+        "loopback" => new LoopbackPlugin(),
         "macvlan" => new MacvlanPlugin(ipam),
         "static" => new StaticPlugin(),
+        "tuning" => new TuningPlugin(),
         "vlan" => new VlanPlugin(ipam),
         _ => null,
     };
