@@ -9,8 +9,10 @@ namespace Cni.Plugins.Loopback;
 /// <summary>
 /// The <c>loopback</c> CNI plugin: sets the container's <c>lo</c> up, whereupon the kernel gives it 127.0.0.1/8 and
 /// (with IPv6) ::1/128. <c>CNI_IFNAME</c> is ignored: this plugin only ever touches <c>lo</c>, as the reference.
-/// ADD reports <c>lo</c> with those addresses exactly as the reference does (or passes a <c>prevResult</c> through
-/// unchanged when chained); DEL sets <c>lo</c> down and succeeds when the namespace is gone or not given; CHECK
+/// ADD reports <c>lo</c> with those addresses as the reference does (or passes a <c>prevResult</c> through unchanged
+/// when chained), in the layout of the configuration's version: the reference prints its 1.0.0 layout under every
+/// version label (no <c>ips[].version</c> for 0.3.x/0.4.0, <c>interfaces</c>/<c>ips</c> instead of
+/// <c>ip4</c>/<c>ip6</c> for 0.1.0/0.2.0, which a 0.2.0 runtime reads as no address), this plugin the spec's. DEL sets <c>lo</c> down and succeeds when the namespace is gone or not given; CHECK
 /// verifies that <c>lo</c> is up.
 /// </summary>
 public class LoopbackPlugin : CniPlugin
@@ -28,6 +30,8 @@ public class LoopbackPlugin : CniPlugin
     public override async Task<CniResult> AddAsync(CniRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // A prevResult that cannot be read fails before anything changes, as in the reference.
+        CniResult? prev = request.Config.PrevResult;
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
         await using var tx = new AddTransaction(request.Environment.Stderr);
         RtNetlink netlink = container.Netlink;
@@ -51,7 +55,7 @@ public class LoopbackPlugin : CniPlugin
         IPPrefix? v6 = FirstLoopbackAddress(netlink, lo.Index, AddressFamily.InterNetworkV6);
 
         CniResult result;
-        if (request.Config.PrevResult is { } prev)
+        if (prev is not null)
         {
             // Chained after another plugin: pass its result on untouched (the host prints it in the configuration's version).
             result = prev;
