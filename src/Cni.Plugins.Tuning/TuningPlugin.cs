@@ -203,76 +203,74 @@ public class TuningPlugin : CniPlugin
         TuningSettings conf = LoadConf(request);
         CniResult prev = InterfaceChecks.RequirePrevResult(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        await using var tx = new AddTransaction(request.Environment.Stderr);
-
-        WriteSysctls(container, conf.Sysctls, tx);
-
-        CniResult result = prev;
-        if (conf.ChangesLink)
+        RtNetlink? netlink = null;
+        try
         {
-            RtNetlink netlink = container.Netlink;
-            Link link = FindLink(netlink, request.IfName);
-            SavedLinkState original = Snapshot(link, conf);
-            SaveState(conf.DataDir, request, original, tx);
-            tx.OnRollback($"restore the settings of {request.IfName}", () =>
-            {
-                if (netlink.FindLink(link.Index) is not null)
-                    RestoreLink(netlink, link.Index, original);
-            });
-            ApplyLink(netlink, link.Index, request.IfName, conf);
+            await using var tx = new AddTransaction(request.Environment.Stderr);
 
-            if (conf.Mac is not null)
+            // One visit to the namespace (each is a thread start): the sysctls are written there and, when the interface
+            // is to be changed, the rtnetlink socket is opened there too.
+            netlink = EnterAndWriteSysctls(container, conf.Sysctls, conf.ChangesLink, tx);
+
+            CniResult result = prev;
+            if (netlink is { } nl)
             {
-                // The result's interface takes the new MAC (the host prints the copy in the configuration's version).
-                result = prev.Clone();
-                string mac = InterfaceChecks.FormatMac(conf.Mac);
-                foreach (CniInterface i in result.Interfaces)
+                Link link = FindLink(nl, request.IfName);
+                SavedLinkState original = Snapshot(link, conf);
+                SaveState(conf.DataDir, request, original, tx);
+                tx.OnRollback($"restore the settings of {request.IfName}", () =>
                 {
-                    if (i.Name == request.IfName)
-                        i.Mac = mac;
+                    if (nl.FindLink(link.Index) is not null)
+                        RestoreLink(nl, link.Index, original);
+                });
+                ApplyLink(nl, link.Index, request.IfName, conf);
+
+                if (conf.Mac is not null)
+                {
+                    // The result's interface takes the new MAC (the host prints the copy in the configuration's version).
+                    result = prev.Clone();
+                    string mac = InterfaceChecks.FormatMac(conf.Mac);
+                    foreach (CniInterface i in result.Interfaces)
+                    {
+                        if (i.Name == request.IfName)
+                            i.Mac = mac;
+                    }
                 }
             }
+            tx.Commit();
+            return result;
         }
-        tx.Commit();
-        return result;
+        finally
+        {
+            // Only now: the transaction above restores the interface through this socket when it rolls back.
+            netlink?.Dispose();
+        }
     }
 
-    /// <summary>Writes the sysctls in one visit to the namespace, registering the restore of each old value.</summary>
-    private static void WriteSysctls(ContainerNamespace container, IReadOnlyList<SysctlEntry> sysctls, AddTransaction tx)
+    /// <summary>
+    /// Writes the sysctls in one visit to the namespace, registering the restore of each old value, and opens the
+    /// namespace's rtnetlink socket in the same visit when <paramref name="openNetlink"/> (returned; null otherwise).
+    /// </summary>
+    private static RtNetlink? EnterAndWriteSysctls(ContainerNamespace container, IReadOnlyList<SysctlEntry> sysctls, bool openNetlink, AddTransaction tx)
     {
-        if (sysctls.Count == 0)
-            return;
+        if (sysctls.Count == 0 && !openNetlink)
+            return null;
         var written = new List<(SysctlEntry Entry, string Old)>();
         try
         {
-            container.Handle.Run(() =>
+            return container.Handle.Run(() =>
             {
-                foreach (SysctlEntry e in sysctls)
+                RtNetlink? netlink = openNetlink ? RtNetlink.Open() : null;
+                try
                 {
-                    string? old;
-                    try
-                    {
-                        old = Sysctl.Get(e.Path);
-                    }
-                    catch (NetlinkException ex) when (ex.IsNotFound)
-                    {
-                        throw new CniException(CniErrorCode.Internal, $"failed to set sysctl \"{e.Key}\" (sysctl): {SysctlKeys.FilePath(e.Path)} does not exist in the container's namespace");
-                    }
-                    catch (NetlinkException)
-                    {
-                        old = null; // write-only parameters (e.g. route flush): nothing to restore
-                    }
-                    try
-                    {
-                        Sysctl.Set(e.Path, e.Value);
-                    }
-                    catch (NetlinkException ex)
-                    {
-                        throw new CniException(CniErrorCode.Internal, $"failed to set sysctl \"{e.Key}\" (sysctl) to \"{e.Value}\": {ex.Message}");
-                    }
-                    if (old is not null)
-                        written.Add((e, old));
+                    WriteAll();
                 }
+                catch
+                {
+                    netlink?.Dispose();
+                    throw;
+                }
+                return netlink;
             });
         }
         catch (NetlinkException ex)
@@ -288,6 +286,36 @@ public class TuningPlugin : CniPlugin
                     for (int i = written.Count - 1; i >= 0; i--)
                         Sysctl.Set(written[i].Entry.Path, written[i].Old);
                 }));
+            }
+        }
+
+        void WriteAll()
+        {
+            foreach (SysctlEntry e in sysctls)
+            {
+                string? old;
+                try
+                {
+                    old = Sysctl.Get(e.Path);
+                }
+                catch (NetlinkException ex) when (ex.IsNotFound)
+                {
+                    throw new CniException(CniErrorCode.Internal, $"failed to set sysctl \"{e.Key}\" (sysctl): {SysctlKeys.FilePath(e.Path)} does not exist in the container's namespace");
+                }
+                catch (NetlinkException)
+                {
+                    old = null; // write-only parameters (e.g. route flush): nothing to restore
+                }
+                try
+                {
+                    Sysctl.Set(e.Path, e.Value);
+                }
+                catch (NetlinkException ex)
+                {
+                    throw new CniException(CniErrorCode.Internal, $"failed to set sysctl \"{e.Key}\" (sysctl) to \"{e.Value}\": {ex.Message}");
+                }
+                if (old is not null)
+                    written.Add((e, old));
             }
         }
     }
@@ -338,8 +366,9 @@ public class TuningPlugin : CniPlugin
         {
             using (var f = new FileStream(tmp, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
             {
+                // No fsync: the file lives in /run (tmpfs) by default, and after a crash of the node the namespaces
+                // whose settings it holds are gone too; the rename keeps readers from ever seeing half a file.
                 f.Write(bytes);
-                f.Flush(flushToDisk: true);
             }
             File.Move(tmp, path, overwrite: true);
         }
@@ -508,36 +537,48 @@ public class TuningPlugin : CniPlugin
         InterfaceChecks.RequirePrevResult(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
 
-        if (conf.Sysctls.Count > 0)
+        // One visit to the namespace: the sysctls are read and the rtnetlink socket is opened there.
+        string[] live;
+        RtNetlink netlink;
+        try
         {
-            string[] live;
-            try
+            (netlink, live) = container.Handle.Run(() =>
             {
-                live = container.Handle.Run(() => conf.Sysctls.Select(e =>
+                RtNetlink opened = RtNetlink.Open();
+                try
                 {
-                    try
+                    return (opened, conf.Sysctls.Select(e =>
                     {
-                        return Sysctl.Get(e.Path);
-                    }
-                    catch (NetlinkException ex)
-                    {
-                        throw new CniException(CniErrorCode.Internal, $"failed to read sysctl \"{e.Key}\" (sysctl): {ex.Message}");
-                    }
-                }).ToArray());
-            }
-            catch (NetlinkException ex)
-            {
-                throw new CniException(CniErrorCode.IoFailure, $"failed to enter netns \"{container.Path}\": {ex.Message}");
-            }
-            for (int i = 0; i < live.Length; i++)
-            {
-                SysctlEntry e = conf.Sysctls[i];
-                if (NormalizeWhitespace(live[i]) != NormalizeWhitespace(e.Value))
-                    throw new CniException(CniErrorCode.Internal, $"Error: Tuning configured value of {SysctlKeys.FilePath(e.Path)} is {e.Value}, current value is {live[i]}");
-            }
+                        try
+                        {
+                            return Sysctl.Get(e.Path);
+                        }
+                        catch (NetlinkException ex)
+                        {
+                            throw new CniException(CniErrorCode.Internal, $"failed to read sysctl \"{e.Key}\" (sysctl): {ex.Message}");
+                        }
+                    }).ToArray());
+                }
+                catch
+                {
+                    opened.Dispose();
+                    throw;
+                }
+            });
+        }
+        catch (NetlinkException ex)
+        {
+            throw new CniException(CniErrorCode.IoFailure, $"failed to enter netns \"{container.Path}\": {ex.Message}");
+        }
+        using RtNetlink owned = netlink;
+        for (int i = 0; i < live.Length; i++)
+        {
+            SysctlEntry e = conf.Sysctls[i];
+            if (NormalizeWhitespace(live[i]) != NormalizeWhitespace(e.Value))
+                throw new CniException(CniErrorCode.Internal, $"Error: Tuning configured value of {SysctlKeys.FilePath(e.Path)} is {e.Value}, current value is {live[i]}");
         }
 
-        Link link = container.Netlink.FindLink(request.IfName)
+        Link link = netlink.FindLink(request.IfName)
             ?? throw new CniException(CniErrorCode.Internal, $"Cannot find container link {request.IfName}");
         if (conf.Mac is { } mac && !mac.Equals(link.MacAddress))
             throw new CniException(CniErrorCode.Internal, $"Error: Tuning configured Ethernet of {request.IfName} is {InterfaceChecks.FormatMac(mac)}, current value is {InterfaceChecks.FormatMac(link.MacAddress)}");
