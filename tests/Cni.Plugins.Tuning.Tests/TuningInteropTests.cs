@@ -134,4 +134,22 @@ public class TuningInteropTests
         Assert.That(ours.Stdout, Is.EqualTo(theirs.Stdout));
         Assert.That(TuningHarness.Read(ns1) with { TxQLen = 0 }, Is.EqualTo(TuningHarness.Read(ns2) with { TxQLen = 0 }));
     }
+
+    /// <summary>0.1.0/0.2.0 results have no interfaces: the MAC changes, the result passes through as the reference's.</summary>
+    [Test]
+    public async Task OldVersionsPassTheirResultThroughAsTheReference([Values("0.1.0", "0.2.0")] string version)
+    {
+        TestEnvironment.RequireRoot();
+        string reference = TestEnvironment.RequireReferencePlugin("tuning");
+        using var h = new TuningHarness(Mode.Binary);
+        string ns1 = h.NamespaceWithInterface(), ns2 = h.NamespaceWithInterface();
+        JsonObject Conf() => h.TuningConfig(version, ns1, $$$$"""
+            {"mac": "{{{{Mac}}}}", "prevResult": {"cniVersion": "{{{{version}}}}", "ip4": {"ip": "10.1.1.2/24", "gateway": "10.1.1.1"}, "dns": {}}}
+            """);
+        PluginOutput ours = (await PluginRunner.RunProcessAsync(h.BinaryPath!, [], h.Variables("ADD", PluginHarness.NsPath(ns1), "ctr1", "eth0"), Conf().ToJsonString())).AssertSuccess();
+        PluginOutput theirs = (await PluginRunner.RunProcessAsync(reference, [], h.Variables("ADD", PluginHarness.NsPath(ns2), "ctr2", "eth0"), Conf().ToJsonString())).AssertSuccess();
+        Assert.That(ours.Stdout, Is.EqualTo(theirs.Stdout));
+        Assert.That(ours.Json["ip4"]!["ip"]!.GetValue<string>(), Is.EqualTo("10.1.1.2/24"));
+        Assert.That(TuningHarness.Read(ns1).Mac, Is.EqualTo(Mac));
+    }
 }
