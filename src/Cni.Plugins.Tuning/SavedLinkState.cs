@@ -30,6 +30,23 @@ public sealed class SavedLinkState
     /// <summary>The file name for an attachment: <c>&lt;containerId&gt;_&lt;ifname&gt;.json</c>, as the reference.</summary>
     public static string FileName(string containerId, string ifName) => $"{containerId}_{ifName}.json";
 
+    /// <summary>
+    /// This state with every setting that <paramref name="earlier"/> (the file of an earlier ADD of the same attachment)
+    /// holds taken from there: those are the values from before any tuning.
+    /// </summary>
+    public SavedLinkState WithOriginalsFrom(SavedLinkState earlier)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        return new SavedLinkState
+        {
+            Mac = string.IsNullOrEmpty(earlier.Mac) ? Mac : earlier.Mac,
+            Promisc = earlier.Promisc ?? Promisc,
+            Mtu = earlier.Mtu != 0 ? earlier.Mtu : Mtu,
+            Allmulti = earlier.Allmulti ?? Allmulti,
+            TxQLen = earlier.TxQLen ?? TxQLen,
+        };
+    }
+
     private static readonly JsonWriterOptions GoIndent = new() { Indented = true, IndentSize = 1, NewLine = "\n" };
 
     /// <summary>

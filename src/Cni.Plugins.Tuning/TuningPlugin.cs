@@ -330,7 +330,8 @@ public class TuningPlugin : CniPlugin
         TxQLen = conf.TxQLen is null ? null : link.TxQueueLength,
     };
 
-    /// <summary>Writes the saved state (atomically, mode 0600) and registers putting back whatever file was there.</summary>
+    /// <summary>Writes the saved state (atomically, mode 0600; merged over a file an earlier ADD of the same attachment
+    /// left) and registers putting back whatever file was there.</summary>
     private static void SaveState(string dataDir, CniRequest request, SavedLinkState state, AddTransaction tx)
     {
         if (OperatingSystem.IsWindows())
@@ -342,6 +343,10 @@ public class TuningPlugin : CniPlugin
             Directory.CreateDirectory(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             if (File.Exists(path))
                 previous = File.ReadAllBytes(path);
+            // A repeated ADD (a runtime retrying) finds the settings already changed: what the earlier ADD saved are
+            // the true originals, and DEL must put those back.
+            if (previous is not null && SavedLinkState.TryParse(previous) is { } earlier)
+                state = state.WithOriginalsFrom(earlier);
             WriteAtomically(path, state.ToJson());
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -268,4 +268,15 @@ public class TuningConfigTests
         Assert.That(SavedLinkState.TryParse("not json"u8), Is.Null);
         Assert.That(SavedLinkState.TryParse("""{"mtu": "x"}"""u8), Is.Null);
     }
+
+    [Test]
+    public void ARepeatedAddKeepsTheOriginalsTheFirstOneSaved()
+    {
+        var first = new SavedLinkState { Mac = "0a:00:00:00:00:01", Mtu = 1500 };
+        var second = new SavedLinkState { Mac = "0a:58:00:00:00:02", Mtu = 1400, TxQLen = 1000 };
+        SavedLinkState merged = second.WithOriginalsFrom(first);
+        Assert.That(Encoding.UTF8.GetString(merged.ToJson()), Is.EqualTo("{\n \"mac\": \"0a:00:00:00:00:01\",\n \"mtu\": 1500,\n \"txQLen\": 1000\n}"));
+        Assert.That(new SavedLinkState().WithOriginalsFrom(new SavedLinkState { Promisc = false, Allmulti = true }).ToJson(),
+            Is.EqualTo("{\n \"promisc\": false,\n \"allmulti\": true\n}"u8.ToArray()));
+    }
 }

@@ -228,4 +228,19 @@ public class TuningKernelTests
         Assert.That(TuningHarness.Read(ns).Promisc, Is.True, "the other settings still went back");
         Assert.That(h.StateFiles(), Has.Length.EqualTo(1));
     }
+
+    [Test]
+    public async Task ARepeatedAddStillRestoresTheOriginalsOnDel()
+    {
+        using var h = new TuningHarness();
+        string ns = h.NamespaceWithInterface();
+        LinkState before = TuningHarness.Read(ns);
+        (await h.AddAsync(h.TuningConfig("1.0.0", ns, """{"mac": "0a:58:0a:61:00:01", "mtu": 1400}"""), ns, "ctr1")).AssertSuccess();
+        // The runtime retries the ADD (or the configuration changed meanwhile) before any DEL.
+        JsonObject again = h.TuningConfig("1.0.0", ns, """{"mac": "0a:58:0a:61:00:02", "mtu": 1300, "promisc": true}""");
+        (await h.AddAsync(again, ns, "ctr1")).AssertSuccess();
+        Assert.That(TuningHarness.Read(ns), Is.EqualTo(before with { Mac = "0a:58:0a:61:00:02", Mtu = 1300, Promisc = true }));
+        (await h.DelAsync(again, PluginHarness.NsPath(ns), "ctr1")).AssertSuccess();
+        Assert.That(TuningHarness.Read(ns), Is.EqualTo(before), "the settings from before the first ADD");
+    }
 }
