@@ -224,6 +224,9 @@ public class TuningConfigTests
                 .AssertError(7, "Sysctl net.ipv4.ip_forward is not allowed");
             (await Run("ADD", Conf("""{"sysctl": {"net.core.somaxconn": "1", "net.ipv4.conf.IFNAME.arp_notify": "1"}}"""), allowlist: file))
                 .AssertError(5, "CNI_NETNS");
+            // A catastrophic pattern is cut off by the timeout instead of hanging the runtime.
+            File.WriteAllText(file, "^net\\.(a+)+$\n");
+            (await Run("ADD", Conf("""{"sysctl": {"net.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!": "1"}}"""), allowlist: file)).AssertError(7, "took too long");
             File.WriteAllText(file, "net.core.(\n");
             (await Run("ADD", Conf("""{"sysctl": {"net.core.somaxconn": "1"}}"""), allowlist: file)).AssertError(7, "invalid regular expression");
         }
