@@ -99,8 +99,9 @@ public class TuningPlugin : CniPlugin
 
         bool promisc = a?.Promisc ?? o.Promisc;
         (int mtu, string mtuSource) = a?.Mtu is int argsMtu ? (argsMtu, "args.cni.mtu") : (o.Mtu, "mtu");
-        if (mtu is < 0 or > 65535)
-            throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid MTU {mtu} ({mtuSource}): must be [0, 65535], 0 leaves the MTU as it is");
+        // The upper bound is the device's (lo takes 65536, most links 65535): the kernel says, and ADD rolls back.
+        if (mtu < 0)
+            throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid MTU {mtu} ({mtuSource}): must not be negative, 0 leaves the MTU as it is");
         (int? txQLen, string txSource) = a?.TxQLen is int argsTx ? (argsTx, "args.cni.txQLen") : (o.TxQLen, "txQLen");
         if (txQLen < 0)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid transmit queue length {txQLen} ({txSource}): must not be negative");

@@ -106,7 +106,7 @@ public class TuningConfigTests
     [TestCase("""{"args": {"cni": {"mac": "zz:00:00:00:00:01"}}}""", null, 7u, "(args.cni.mac)", TestName = "ArgsMacInvalid")]
     [TestCase("{}", "FOO=bar", 4u, "FOO", TestName = "UnknownCniArgsKey")]
     [TestCase("""{"mtu": -1}""", null, 7u, "(mtu)", TestName = "MtuNegative")]
-    [TestCase("""{"mtu": 70000}""", null, 7u, "(mtu)", TestName = "MtuTooLarge")]
+    [TestCase("""{"mtu": 4294967296}""", null, 6u, "mtu", TestName = "MtuBeyondAnInteger")]
     [TestCase("""{"mtu": 1.5}""", null, 6u, "mtu", TestName = "MtuNotAnInteger")]
     [TestCase("""{"args": {"cni": {"mtu": -5}}}""", null, 7u, "(args.cni.mtu)", TestName = "ArgsMtuNegative")]
     [TestCase("""{"txQLen": -1}""", null, 7u, "(txQLen)", TestName = "TxQLenNegative")]

@@ -119,6 +119,8 @@ public class TuningKernelTests
     }
 
     [TestCase("""{"mtu": 60}""", "(mtu)", TestName = "MtuBelowTheDeviceMinimum")]
+    [TestCase("""{"mtu": 70000}""", "(mtu)", TestName = "MtuAboveTheDeviceMaximum")]
+    [TestCase("""{"txQLen": 2147483647, "mtu": 60}""", "(mtu)", TestName = "WithQueueLengthMtuRefused")]
     [TestCase("""{"sysctl": {"net.ipv4.conf.IFNAME.no_such_parameter": "1"}}""", "no_such_parameter", TestName = "SysctlMissing")]
     [TestCase("""{"sysctl": {"net.ipv4.conf.IFNAME.rp_filter": "nonsense"}}""", "rp_filter", TestName = "SysctlValueRefused")]
     public async Task AddFailureLeavesNothingChanged(string failing, string fragment)
