@@ -202,6 +202,9 @@ public sealed class RtNetlink : IDisposable
     /// <summary>Switches promiscuous mode on or off (<c>ip link set dev X promisc on|off</c>).</summary>
     public void SetPromiscuous(int index, bool on) => SetFlags(index, on ? Iff.Promisc : 0, Iff.Promisc, "set promisc");
 
+    /// <summary>Switches all-multicast mode on or off (<c>ip link set dev X allmulticast on|off</c>).</summary>
+    public void SetAllMulticast(int index, bool on) => SetFlags(index, on ? Iff.AllMulti : 0, Iff.AllMulti, "set allmulticast");
+
     /// <summary>Enslaves the link to <paramref name="masterIndex"/>, e.g. a bridge (<c>ip link set dev X master BR</c>).</summary>
     public void SetMaster(int index, int masterIndex) => SetU32(index, Ifla.Master, (uint)masterIndex, "set master");
 

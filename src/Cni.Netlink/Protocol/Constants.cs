@@ -120,5 +120,5 @@ internal static class AddressFamilies
 
 internal static class Iff
 {
-    internal const uint Up = 0x1, Promisc = 0x100;
+    internal const uint Up = 0x1, Promisc = 0x100, AllMulti = 0x200;
 }

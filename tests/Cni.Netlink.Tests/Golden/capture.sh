@@ -64,6 +64,8 @@ req link-set-address             ip link set dev veth0 address 02:00:00:00:00:05
 req link-set-promisc-on          ip link set dev veth0 promisc on
 req link-set-promisc-off         ip link set dev veth0 promisc off
 req link-set-txqueuelen          ip link set dev veth0 txqueuelen 500
+req link-set-allmulticast-on     ip link set dev veth0 allmulticast on
+req link-set-allmulticast-off    ip link set dev veth0 allmulticast off
 req link-set-name                ip link set dev veth0 name veth9
 run ip link set dev veth9 name veth0
 run ip link set dev veth0 master br1

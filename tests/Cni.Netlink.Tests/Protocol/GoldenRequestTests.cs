@@ -45,6 +45,8 @@ public class GoldenRequestTests
         yield return C("link-set-promisc-on", n => n.SetPromiscuous(Veth0, true));
         yield return C("link-set-promisc-off", n => n.SetPromiscuous(Veth0, false));
         yield return C("link-set-txqueuelen", n => n.SetTxQueueLength(Veth0, 500));
+        yield return C("link-set-allmulticast-on", n => n.SetAllMulticast(Veth0, true));
+        yield return C("link-set-allmulticast-off", n => n.SetAllMulticast(Veth0, false));
         yield return C("link-set-name", n => n.SetName(Veth0, "veth9"));
         yield return C("link-set-bridge-port", n => n.SetBridgePort(Veth0, new BridgePortOptions { Hairpin = true, Isolated = true, Learning = false }));
         yield return C("link-set-netns", n => n.MoveToNamespace(Veth1, Fd4, "eth0"));

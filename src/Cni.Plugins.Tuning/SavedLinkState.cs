@@ -1,0 +1,95 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Cni.Plugins.Tuning;
+
+/// <summary>
+/// The interface settings as they were before ADD changed them, saved in <c>dataDir</c> as
+/// <c>&lt;containerId&gt;_&lt;ifname&gt;.json</c> and restored by DEL. The file has the reference plugin's name and
+/// JSON layout (keys <c>mac</c>, <c>promisc</c>, <c>mtu</c>, <c>allmulti</c>, <c>txQLen</c>, each present only when
+/// ADD changed that setting, indented by one space), so a node can switch between the Go plugin and this one.
+/// </summary>
+public sealed class SavedLinkState
+{
+    /// <summary><c>mac</c>: the original MAC (lower case, colon separated); null when ADD did not change it.</summary>
+    [JsonPropertyName("mac")] public string? Mac { get; set; }
+
+    /// <summary><c>promisc</c>: the original promiscuous mode; null when not changed.</summary>
+    [JsonPropertyName("promisc")] public bool? Promisc { get; set; }
+
+    /// <summary><c>mtu</c>: the original MTU; 0 when not changed.</summary>
+    [JsonPropertyName("mtu")] public int Mtu { get; set; }
+
+    /// <summary><c>allmulti</c>: the original all-multicast mode; null when not changed.</summary>
+    [JsonPropertyName("allmulti")] public bool? Allmulti { get; set; }
+
+    /// <summary><c>txQLen</c>: the original transmit queue length; null when not changed.</summary>
+    [JsonPropertyName("txQLen")] public int? TxQLen { get; set; }
+
+    /// <summary>The file name for an attachment: <c>&lt;containerId&gt;_&lt;ifname&gt;.json</c>, as the reference.</summary>
+    public static string FileName(string containerId, string ifName) => $"{containerId}_{ifName}.json";
+
+    /// <summary>
+    /// This state with every setting that <paramref name="earlier"/> (the file of an earlier ADD of the same attachment)
+    /// holds taken from there: those are the values from before any tuning.
+    /// </summary>
+    public SavedLinkState WithOriginalsFrom(SavedLinkState earlier)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        return new SavedLinkState
+        {
+            Mac = string.IsNullOrEmpty(earlier.Mac) ? Mac : earlier.Mac,
+            Promisc = earlier.Promisc ?? Promisc,
+            Mtu = earlier.Mtu != 0 ? earlier.Mtu : Mtu,
+            Allmulti = earlier.Allmulti ?? Allmulti,
+            TxQLen = earlier.TxQLen ?? TxQLen,
+        };
+    }
+
+    private static readonly JsonWriterOptions GoIndent = new() { Indented = true, IndentSize = 1, NewLine = "\n" };
+
+    /// <summary>
+    /// The file's bytes, as Go's <c>json.MarshalIndent(v, "", " ")</c> prints the reference's struct: fields in its
+    /// order, empty ones left out, no newline at the end.
+    /// </summary>
+    public byte[] ToJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var w = new Utf8JsonWriter(buffer, GoIndent))
+        {
+            w.WriteStartObject();
+            if (!string.IsNullOrEmpty(Mac))
+                w.WriteString("mac"u8, Mac);
+            if (Promisc is bool promisc)
+                w.WriteBoolean("promisc"u8, promisc);
+            if (Mtu != 0)
+                w.WriteNumber("mtu"u8, Mtu);
+            if (Allmulti is bool allmulti)
+                w.WriteBoolean("allmulti"u8, allmulti);
+            if (TxQLen is int txQLen)
+                w.WriteNumber("txQLen"u8, txQLen);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Reads a saved file (keys matched case-insensitively, unknown keys ignored, as Go's decoder); null when it
+    /// is not such a JSON object.</summary>
+    public static SavedLinkState? TryParse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, SavedLinkStateJsonContext.Default.SavedLinkState);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>Source-generated JSON metadata for <see cref="SavedLinkState"/>.</summary>
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(SavedLinkState))]
+internal sealed partial class SavedLinkStateJsonContext : JsonSerializerContext;
