@@ -709,8 +709,7 @@ public class BridgePlugin : CniPlugin
     // =====================================================================================================
 
     /// <summary>The host-side veth name of an attachment: <c>veth</c> + 8 hex digits of SHA-512(network, container, ifname).</summary>
-    public static string HostVethName(string network, string containerId, string ifName) =>
-        "veth" + ManagedSha512.HexOf($"{network}\0{containerId}\0{ifName}")[..8];
+    public static string HostVethName(string network, string containerId, string ifName) => HostVeth.Name(network, containerId, ifName);
 
     /// <summary>Phase timings on stderr when <c>CNI_BRIDGE_TRACE=1</c> (for profiling; stdout stays the result).</summary>
     private sealed class Trace(CniRequest request)
