@@ -149,6 +149,10 @@ public class PtpPlugin : CniPlugin
                 LinkRemoval.Delete(host, null, veth);
         });
         Link hostVeth = host.GetLink(hostName);
+        // No DAD on the host end (better than the reference, whose host end is unusable for IPv6 until DAD ends): with
+        // its link-local address tentative the host sends no neighbour solicitation on it, so IPv6 traffic forwarded to
+        // the container is dropped for the first second or two. Each host end leads to one container: no duplicates.
+        ContainerNamespace.ApplySysctls(null, [new SysctlSetting($"net/ipv6/conf/{hostName}/accept_dad", "0")]);
         Kernel(() => host.SetLinkUp(hostVeth.Index), $"failed to set \"{hostName}\" up");
         return host.GetLink(hostVeth.Index);
     }
