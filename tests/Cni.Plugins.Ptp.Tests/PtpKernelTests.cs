@@ -69,6 +69,24 @@ public class PtpKernelTests
         Assert.That(h.Reservations(), Is.Empty);
     }
 
+    [TestCase("0.1.0")]
+    [TestCase("0.2.0")]
+    public async Task OldVersionsGetTheirResultShape(string version)
+    {
+        using var h = new PtpHarness();
+        JsonObject conf = h.Config(version);
+        string ns = h.CreateNamespace();
+        JsonObject r = (await h.AddAsync(conf, ns, "pod1")).AssertSuccess().Json;
+        Assert.That(r["cniVersion"]!.GetValue<string>(), Is.EqualTo(version));
+        Assert.That(r["ip4"]!["ip"]!.GetValue<string>(), Does.StartWith("10.95.0."));
+        Assert.That(r["ip4"]!["gateway"]!.GetValue<string>(), Is.EqualTo("10.95.0.1"));
+        Assert.That(r["interfaces"], Is.Null);
+        Assert.That(Shell.Ping(ns, "10.95.0.1"), Is.True);
+        (await h.DelAsync(conf, PluginHarness.NsPath(ns), "pod1")).AssertSuccess();
+        Assert.That(PtpHarness.Links(h.HostNs), Is.EqualTo(new[] { "lo" }));
+        Assert.That(h.Reservations(), Is.Empty);
+    }
+
     [Test]
     public async Task DualStackWithDefaultRoutes()
     {
