@@ -725,14 +725,11 @@ public class BridgePlugin : CniPlugin
     // Helpers
     // =====================================================================================================
 
-    /// <summary>The host-side veth name of an attachment: <c>veth</c> + 11 hex digits (the whole 15 characters a name may
-    /// have: 44 bits) of SHA-512(network, container, ifname).</summary>
-    public static string HostVethName(string network, string containerId, string ifName) =>
-        "veth" + ManagedSha512.HexOf($"{network}\0{containerId}\0{ifName}")[..11];
+    /// <summary>The host-side veth name of an attachment (see <see cref="HostVeth.Name"/>).</summary>
+    public static string HostVethName(string network, string containerId, string ifName) => HostVeth.Name(network, containerId, ifName);
 
-    /// <summary>A random host-side veth name, for when the derived one is taken: <c>veth</c> + 11 random hex digits.</summary>
-    private static string RandomVethName() =>
-        "veth" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))[..11];
+    /// <summary>A random host-side veth name, for when the derived one is taken (see <see cref="HostVeth.Random"/>).</summary>
+    private static string RandomVethName() => HostVeth.Random();
 
     /// <summary>Phase timings on stderr when <c>CNI_BRIDGE_TRACE=1</c> (for profiling; stdout stays the result).</summary>
     private sealed class Trace(CniRequest request)

@@ -5,6 +5,7 @@ using Cni.Plugins.Ipam.Static;
 using Cni.Plugins.Ipvlan;
 using Cni.Plugins.Loopback;
 using Cni.Plugins.Macvlan;
+using Cni.Plugins.Ptp;
 using Cni.Plugins.Tuning;
 using Cni.Plugins.Vlan;
 using Cni.Spec;
@@ -16,7 +17,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "loopback", "macvlan", "static", "tuning", "vlan"];
+    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "loopback", "macvlan", "ptp", "static", "tuning", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -27,6 +28,7 @@ internal static class PluginTable
         "ipvlan" => new IpvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "loopback" => new LoopbackPlugin(),
         "macvlan" => new MacvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
+        "ptp" => new PtpPlugin(ipam, removal),
         "static" => new StaticPlugin(),
         "tuning" => new TuningPlugin(),
         "vlan" => new VlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
