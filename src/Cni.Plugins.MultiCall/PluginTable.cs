@@ -1,3 +1,4 @@
+using Cni.Plugins.Bandwidth;
 using Cni.Plugins.Bridge;
 using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.Static;
@@ -13,11 +14,12 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "macvlan", "static", "vlan"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "host-local", "ipvlan", "macvlan", "static", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/>; null for a type not held here.</summary>
     public static ICniPlugin? Create(string type, IpamInvoker ipam) => type switch
     {
+        "bandwidth" => new BandwidthPlugin(),
         "bridge" => new BridgePlugin(ipam),
         "host-local" => new HostLocalPlugin(),
         "ipvlan" => new IpvlanPlugin(ipam),
