@@ -80,3 +80,57 @@ public sealed partial class RtNetlink
         }
     }
 }
+
+// HTB qdiscs and classes, u32 classifiers.
+public sealed partial class RtNetlink
+{
+    /// <summary>Adds an HTB qdisc (as <c>tc qdisc add dev X root handle 1: htb default N</c>).</summary>
+    public void AddHtbQdisc(int linkIndex, HtbQdiscOptions options, uint handle = 0x1_0000, uint parent = TcHandle.Root)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        lock (_connection.Sync)
+        {
+            HtbRequests.AddHtbQdisc(_connection.BeginRequest(), linkIndex, handle, parent, options);
+            _connection.Ack(new Operation("add htb qdisc", index: linkIndex));
+        }
+    }
+
+    /// <summary>Adds an HTB class (as <c>tc class add dev X parent P classid C htb rate ... ceil ...</c>).</summary>
+    public void AddHtbClass(int linkIndex, uint classId, uint parent, HtbClassOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        lock (_connection.Sync)
+        {
+            HtbRequests.AddHtbClass(_connection.BeginRequest(), linkIndex, classId, parent, options);
+            _connection.Ack(new Operation("add htb class " + TcHandle.Format(classId), index: linkIndex));
+        }
+    }
+
+    /// <summary>The classes of one device (as <c>tc class show dev X</c>).</summary>
+    public IReadOnlyList<TrafficClass> ListClasses(int linkIndex)
+    {
+        var all = new List<TrafficClass>();
+        lock (_connection.Sync)
+        {
+            HtbRequests.DumpClasses(_connection.BeginRequest(), linkIndex);
+            _connection.Dump<TrafficClass>(all, static m => TrafficClass.Parse(m), TcMsgType.NewTClass, new Operation("list classes", index: linkIndex));
+        }
+        return all.Where(c => c.LinkIndex == linkIndex).ToList();
+    }
+
+    /// <summary>
+    /// Adds a terminal u32 filter sending what matches every key to <paramref name="classId"/> (as <c>tc filter add dev X
+    /// parent P protocol PROTO prio N u32 match ip dst PREFIX flowid C</c>; see <see cref="U32Key.DestinationKeys"/>).
+    /// No keys matches every packet.
+    /// </summary>
+    public void AddU32Filter(int linkIndex, uint parent, ushort priority, ushort protocol, uint classId, IReadOnlyList<U32Key> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count > 128) throw new ArgumentOutOfRangeException(nameof(keys), keys.Count, "at most 128 keys");
+        lock (_connection.Sync)
+        {
+            HtbRequests.AddU32Classifier(_connection.BeginRequest(), linkIndex, parent, priority, protocol, classId, keys.ToArray());
+            _connection.Ack(new Operation("add u32 filter", index: linkIndex));
+        }
+    }
+}

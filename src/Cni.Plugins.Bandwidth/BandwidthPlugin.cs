@@ -121,9 +121,6 @@ public class BandwidthPlugin : CniPlugin
         CniResult? prev = request.Config.PrevResult;
         if (bandwidth is null || bandwidth.IsZero)
             return prev ?? new CniResult { CniVersion = request.Config.CniVersion };
-        if (bandwidth.UnshapedSubnets.Count > 0 || bandwidth.ShapedSubnets.Count > 0)
-            throw new CniException(CniErrorCode.InvalidNetworkConfig,
-                $"{bandwidth.Source}unshapedSubnets/{bandwidth.Source}shapedSubnets: shaping by subnet (the htb layout of the reference since 1.5) is not supported by this plugin yet");
         if (prev is null)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "must be called as chained plugin (prevResult missing)");
 
@@ -134,11 +131,12 @@ public class BandwidthPlugin : CniPlugin
         Link hostVeth = FindHostInterface(result, request.IfName, container, host);
 
         await using var tx = new AddTransaction(request.Environment.Stderr);
+        bool bySubnet = UsesHtb(bandwidth);
         if (bandwidth.ShapesIngress)
         {
-            TbfOptions tbf = TbfMath.Tbf(bandwidth.IngressRate, bandwidth.IngressBurst, _ticksPerMicrosecond);
-            Try(() => host.AddTbfQdisc(hostVeth.Index, tbf), $"create qdisc on {hostVeth.Name}");
-            tx.OnRollback($"delete tbf qdisc of {hostVeth.Name}", () => host.DeleteQdisc(hostVeth.Index, RootHandle, TcHandle.Root));
+            // Registered once the root qdisc is ours (a root qdisc someone else put there makes the add fail, and stays).
+            Try(() => Shape(host, hostVeth.Index, bandwidth.IngressRate, bandwidth.IngressBurst, bandwidth, bySubnet), $"create qdisc on {hostVeth.Name}");
+            tx.OnRollback($"delete root qdisc of {hostVeth.Name}", () => DeleteQdiscIfPresent(host, hostVeth.Index, RootHandle, TcHandle.Root));
         }
         if (bandwidth.ShapesEgress)
         {
@@ -150,17 +148,45 @@ public class BandwidthPlugin : CniPlugin
             result.Interfaces.Add(new CniInterface { Name = ifbName, Mac = InterfaceChecks.FormatMac(ifb.MacAddress) });
 
             Try(() => host.AddIngressQdisc(hostVeth.Index), $"create ingress qdisc on {hostVeth.Name}");
-            tx.OnRollback($"delete ingress qdisc of {hostVeth.Name}", () => host.DeleteQdisc(hostVeth.Index, TcHandle.IngressQdisc, TcHandle.Ingress));
+            tx.OnRollback($"delete ingress qdisc of {hostVeth.Name}", () => DeleteQdiscIfPresent(host, hostVeth.Index, TcHandle.IngressQdisc, TcHandle.Ingress));
             Try(() => host.AddU32RedirectFilter(hostVeth.Index, TcHandle.IngressQdisc, 1, TcHandle.Make(1, 1), ifb.Index),
                 $"add filter redirecting {hostVeth.Name} to {ifbName}");
-            TbfOptions tbf = TbfMath.Tbf(bandwidth.EgressRate, bandwidth.EgressBurst, _ticksPerMicrosecond);
-            Try(() => host.AddTbfQdisc(ifb.Index, tbf), $"create qdisc on {ifbName}");
+            Try(() => Shape(host, ifb.Index, bandwidth.EgressRate, bandwidth.EgressBurst, bandwidth, bySubnet), $"create qdisc on {ifbName}");
         }
         tx.Commit();
         return result;
     }
 
     private const uint RootHandle = 0x1_0000; // 1:
+
+    /// <summary>
+    /// Shaping by subnet takes the reference's HTB layout (<see cref="HtbLayout"/>); without subnets a TBF, as the
+    /// reference before 1.5 (and the numbers `tc qdisc show` prints are the same as that reference's).
+    /// </summary>
+    public static bool UsesHtb(BandwidthEntry bandwidth)
+    {
+        ArgumentNullException.ThrowIfNull(bandwidth);
+        return bandwidth.UnshapedSubnets.Count > 0 || bandwidth.ShapedSubnets.Count > 0;
+    }
+
+    private void Shape(RtNetlink netlink, int linkIndex, ulong rateBits, ulong burstBits, BandwidthEntry bandwidth, bool bySubnet)
+    {
+        if (bySubnet)
+            HtbLayout.Create(netlink, linkIndex, rateBits, burstBits, bandwidth, _ticksPerMicrosecond);
+        else
+            netlink.AddTbfQdisc(linkIndex, TbfMath.Tbf(rateBits, burstBits, _ticksPerMicrosecond));
+    }
+
+    internal static void DeleteQdiscIfPresent(RtNetlink netlink, int linkIndex, uint handle, uint parent)
+    {
+        try
+        {
+            netlink.DeleteQdisc(linkIndex, handle, parent);
+        }
+        catch (NetlinkException e) when (e.IsNotFound || e.Errno == 22 /* EINVAL: no such qdisc on older kernels */)
+        {
+        }
+    }
 
     private RtNetlink OpenHost()
     {
@@ -256,8 +282,14 @@ public class BandwidthPlugin : CniPlugin
         Link hostVeth = FindHostInterface(prev, request.IfName, container, host);
         if (bandwidth is null)
             return Task.CompletedTask;
+        bool bySubnet = UsesHtb(bandwidth);
         if (bandwidth.ShapesIngress)
-            CheckTbf(host, hostVeth, TbfMath.Tbf(bandwidth.IngressRate, bandwidth.IngressBurst, _ticksPerMicrosecond), "ingress");
+        {
+            if (bySubnet)
+                HtbLayout.Check(host, hostVeth, bandwidth.IngressRate, bandwidth.IngressBurst, bandwidth, _ticksPerMicrosecond, "ingress");
+            else
+                CheckTbf(host, hostVeth, TbfMath.Tbf(bandwidth.IngressRate, bandwidth.IngressBurst, _ticksPerMicrosecond), "ingress");
+        }
         string ifbName = IfbName(request.Config.Name, request.ContainerId);
         if (bandwidth.ShapesEgress)
         {
@@ -265,7 +297,10 @@ public class BandwidthPlugin : CniPlugin
                 ?? throw new CniException(CniErrorCode.Internal, $"get ifb device: {ifbName} not found (egress shaping)");
             if (!host.ListQdiscs(hostVeth.Index).Any(q => q.Kind == "ingress" && q.Parent == TcHandle.Ingress))
                 throw new CniException(CniErrorCode.Internal, $"no ingress qdisc on {hostVeth.Name}: its traffic is not redirected to {ifbName} (egress shaping)");
-            CheckTbf(host, ifb, TbfMath.Tbf(bandwidth.EgressRate, bandwidth.EgressBurst, _ticksPerMicrosecond), "egress");
+            if (bySubnet)
+                HtbLayout.Check(host, ifb, bandwidth.EgressRate, bandwidth.EgressBurst, bandwidth, _ticksPerMicrosecond, "egress");
+            else
+                CheckTbf(host, ifb, TbfMath.Tbf(bandwidth.EgressRate, bandwidth.EgressBurst, _ticksPerMicrosecond), "egress");
         }
         return Task.CompletedTask;
     }

@@ -72,10 +72,22 @@ public class BandwidthConfigTests
     }
 
     [Test]
-    public async Task SubnetsAreValidatedButNotYetSupported()
+    public void HtbLayoutChoosesClassesAsTheReference()
     {
-        PluginOutput add = await Run("ADD", Conf("1.0.0", """{"ingressRate": 8000, "ingressBurst": 800, "unshapedSubnets": ["10.0.0.0/8"]}"""));
-        add.AssertError(7, "not supported");
+        BandwidthEntry Entry(string[] unshaped, string[] shaped) => new(8000, 800, 8000, 800,
+            unshaped.Select(Cni.Spec.IPPrefix.Parse).ToArray(), shaped.Select(Cni.Spec.IPPrefix.Parse).ToArray(), "");
+        var none = Entry([], []);
+        var unshaped = Entry(["10.0.0.0/8"], []);
+        var shaped = Entry([], ["10.0.0.0/8", "fd00::/64"]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(BandwidthPlugin.UsesHtb(none), Is.False, "without subnets: TBF");
+            Assert.That(BandwidthPlugin.UsesHtb(unshaped), Is.True);
+            (var s1, bool x1) = HtbLayout.Filters(unshaped);
+            Assert.That((s1.Count, x1, HtbLayout.DefaultClass(s1, x1)), Is.EqualTo((1, true, (ushort)48)), "unshaped: everything else shaped by default, the subnets to 1:1");
+            (var s2, bool x2) = HtbLayout.Filters(shaped);
+            Assert.That((s2.Count, x2, HtbLayout.DefaultClass(s2, x2)), Is.EqualTo((2, false, (ushort)1)), "shaped: unshaped by default, the subnets to 1:48");
+        });
     }
 
     [Test]

@@ -125,6 +125,18 @@ public class BandwidthKernelTests(Mode mode)
     }
 
     [Test]
+    public async Task ARootQdiscThatWasThereStays()
+    {
+        using var h = new BandwidthHarness(mode);
+        (string ns, string veth) = h.Pod();
+        Shell.Run("ip", "netns", "exec", h.HostNs, "tc", "qdisc", "add", "dev", veth, "root", "handle", "1:", "tbf", "rate", "5mbit", "burst", "5000", "limit", "10000");
+        JsonObject conf = h.Chained("1.0.0", Both, ns, veth);
+        (await h.AddAsync(conf, ns, "pod1")).AssertError(999, $"create qdisc on {veth}");
+        Assert.That(h.Qdiscs(veth), Does.Contain("rate 5Mbit"), "not ours to delete");
+        Assert.That(h.HostLinks(), Has.None.StartWith("bwp"));
+    }
+
+    [Test]
     public async Task InvalidConfigChangesNothing()
     {
         using var h = new BandwidthHarness(mode);
@@ -182,6 +194,49 @@ public class BandwidthKernelTests(Mode mode)
             (await h.RunReferenceAsync("CHECK", refCheckOnOurs, ns1, "ours")).AssertSuccess();
             Assert.That(ours["interfaces"]!.AsArray(), Has.Count.EqualTo(3));
         }
+    }
+
+    [Test]
+    public async Task ShapedSubnetsUseTheHtbLayout()
+    {
+        using var h = new BandwidthHarness(mode);
+        (string ns, string veth) = h.Pod();
+        JsonObject conf = h.Chained("1.1.0", Both[..^1] + """, "shapedSubnets": ["10.128.0.0/9", "fd00:1:2:3::/64"]}""", ns, veth);
+        JsonObject result = (await h.AddAsync(conf, ns, "pod1")).AssertSuccess().Json;
+        string ifb = h.Ifb("pod1");
+        foreach ((string dev, string rate, string ceil) in new[] { (veth, "800Kbit", "1600Kbit"), (ifb, "1600Kbit", "3200Kbit") })
+        {
+            string classes = Shell.Run("ip", "netns", "exec", h.HostNs, "tc", "class", "show", "dev", dev).Stdout;
+            string filters = Shell.Run("ip", "netns", "exec", h.HostNs, "tc", "filter", "show", "dev", dev).Stdout;
+            Assert.Multiple(() =>
+            {
+                Assert.That(h.Qdiscs(dev), Does.Contain("qdisc htb 1: root").And.Contain("default 0x1 "), dev);
+                Assert.That(classes, Does.Contain($"class htb 1:30 root prio 0 rate {rate} ceil {ceil}"), dev);
+                Assert.That(classes, Does.Contain("class htb 1:1 root prio 0 rate 800Gbit ceil 800Gbit"), dev);
+                Assert.That(filters, Does.Contain("filter parent 1: protocol ip pref 16 u32").And.Contain("match 0a800000/ff800000 at 16").And.Contain("flowid 1:30"), dev);
+                Assert.That(filters, Does.Contain("filter parent 1: protocol ipv6 pref 15 u32").And.Contain("match fd000001/ffffffff at 24").And.Contain("match 00020003/ffffffff at 28"), dev);
+            });
+        }
+        (await h.CheckAsync(conf, result, ns, "pod1")).AssertSuccess();
+        Shell.Run("ip", "netns", "exec", h.HostNs, "tc", "class", "change", "dev", ifb, "parent", "1:", "classid", "1:30", "htb", "rate", "1700kbit", "burst", "20000");
+        (await h.CheckAsync(conf, result, ns, "pod1")).AssertError(999, $"Rate does not match for the shaped class 1:30 for device {ifb} (egress)");
+        (await h.DelAsync(conf, BandwidthHarness.NsPath(ns), "pod1")).AssertSuccess();
+        Assert.That(h.HostLinkExists(ifb), Is.False);
+    }
+
+    [Test]
+    public async Task UnshapedSubnetsGoToTheUncappedClass()
+    {
+        using var h = new BandwidthHarness(mode);
+        (string ns, string veth) = h.Pod();
+        JsonObject conf = h.Chained("1.0.0", """{"ingressRate": 800000, "ingressBurst": 80000, "unshapedSubnets": ["192.168.0.0/16"]}""", ns, veth);
+        JsonObject result = (await h.AddAsync(conf, ns, "pod1")).AssertSuccess().Json;
+        Assert.That(h.Qdiscs(veth), Does.Contain("qdisc htb 1: root").And.Contain("default 0x30 "));
+        string filters = Shell.Run("ip", "netns", "exec", h.HostNs, "tc", "filter", "show", "dev", veth).Stdout;
+        Assert.That(filters, Does.Contain("match c0a80000/ffff0000 at 16").And.Contain("flowid 1:1 "));
+        (await h.CheckAsync(conf, result, ns, "pod1")).AssertSuccess();
+        JsonObject other = h.Chained("1.0.0", """{"ingressRate": 800000, "ingressBurst": 80000, "shapedSubnets": ["192.168.0.0/16"]}""", ns, veth);
+        (await h.CheckAsync(other, result, ns, "pod1")).AssertError(999, "Default class does not match");
     }
 
     private static string Normalise(string tcOutput, string dev) => tcOutput.Replace(dev, "DEV", StringComparison.Ordinal).Replace(" refcnt 2", "").Replace(" refcnt 3", "");

@@ -7,7 +7,37 @@ namespace Cni.Netlink.Protocol;
 internal static class TcMsgType
 {
     internal const ushort NewQdisc = 36, DelQdisc = 37, GetQdisc = 38;
+    internal const ushort NewTClass = 40, DelTClass = 41, GetTClass = 42;
     internal const ushort NewTFilter = 44, DelTFilter = 45, GetTFilter = 46;
+}
+
+internal static class TcaHtb
+{
+    internal const ushort Parms = 1, Init = 2, Ctab = 3, Rtab = 4, DirectQlen = 5, Rate64 = 6, Ceil64 = 7;
+}
+
+/// <summary>struct tc_htb_glob (20 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct TcHtbGlob
+{
+    internal uint Version;
+    internal uint Rate2Quantum;
+    internal uint Defcls;
+    internal uint Debug;
+    internal uint DirectPkts;
+}
+
+/// <summary>struct tc_htb_opt (44 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct TcHtbOpt
+{
+    internal TcRateSpec Rate;
+    internal TcRateSpec Ceil;
+    internal uint Buffer;
+    internal uint Cbuffer;
+    internal uint Quantum;
+    internal uint Level;
+    internal uint Prio;
 }
 
 internal static class Tca

@@ -128,3 +128,108 @@ internal static class TcRequests
         w.End();
     }
 }
+
+/// <summary>HTB and u32 match requests, as tc 6.1 sends them.</summary>
+internal static class HtbRequests
+{
+    private const ushort AckFlags = NlmF.Request | NlmF.Ack;
+    private const ushort CreateFlags = NlmF.Request | NlmF.Ack | NlmF.Excl | NlmF.Create;
+
+    /// <summary>As <c>tc qdisc add dev X root handle H htb default D</c>.</summary>
+    internal static void AddHtbQdisc(NetlinkBuffer buffer, int index, uint handle, uint parent, HtbQdiscOptions options)
+    {
+        var w = new NetlinkWriter(buffer, TcMsgType.NewQdisc, CreateFlags);
+        w.WriteStruct(new TcMsg { Index = index, Handle = handle, Parent = parent });
+        w.WriteString(Tca.Kind, "htb");
+        int opts = w.BeginNested(Tca.Options);
+        var glob = new TcHtbGlob { Version = options.Version, Rate2Quantum = options.Rate2Quantum, Defcls = options.DefaultClass };
+        w.WriteAttribute(TcaHtb.Init, MemoryMarshal.AsBytes(new ReadOnlySpan<TcHtbGlob>(in glob)));
+        w.EndNested(opts);
+        w.End();
+    }
+
+    /// <summary>As <c>tc class add dev X parent P classid C htb rate R burst B ceil CE cburst CB</c>.</summary>
+    internal static void AddHtbClass(NetlinkBuffer buffer, int index, uint classId, uint parent, HtbClassOptions options)
+    {
+        var w = new NetlinkWriter(buffer, TcMsgType.NewTClass, CreateFlags);
+        w.WriteStruct(new TcMsg { Index = index, Handle = classId, Parent = parent });
+        w.WriteString(Tca.Kind, "htb");
+        int opts = w.BeginNested(Tca.Options);
+        if (options.Rate >= 1UL << 32) WriteU64(ref w, TcaHtb.Rate64, options.Rate);
+        if (options.Ceil >= 1UL << 32) WriteU64(ref w, TcaHtb.Ceil64, options.Ceil);
+        var opt = new TcHtbOpt
+        {
+            Rate = new TcRateSpec { Rate = Capped(options.Rate) },
+            Ceil = new TcRateSpec { Rate = Capped(options.Ceil) },
+            Buffer = options.Buffer, Cbuffer = options.Cbuffer, Quantum = options.Quantum, Prio = options.Prio,
+        };
+        Span<uint> rtab = stackalloc uint[256], ctab = stackalloc uint[256];
+        FillRateTable(ref opt.Rate, rtab, options.TicksPerMicrosecond);
+        FillRateTable(ref opt.Ceil, ctab, options.TicksPerMicrosecond);
+        w.WriteAttribute(TcaHtb.Parms, MemoryMarshal.AsBytes(new ReadOnlySpan<TcHtbOpt>(in opt)));
+        w.WriteAttribute(TcaHtb.Rtab, MemoryMarshal.AsBytes(rtab));
+        w.WriteAttribute(TcaHtb.Ctab, MemoryMarshal.AsBytes(ctab));
+        w.EndNested(opts);
+        w.End();
+    }
+
+    private static uint Capped(ulong rate) => rate >= 1UL << 32 ? uint.MaxValue : (uint)rate;
+
+    private static void WriteU64(ref NetlinkWriter w, ushort type, ulong value)
+    {
+        Span<byte> v = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(v, value);
+        w.WriteAttribute(type, v);
+    }
+
+    /// <summary>iproute2's tc_calc_rtable for HTB: Ethernet, no MPU, cells for a 1600-byte MTU.</summary>
+    internal static void FillRateTable(ref TcRateSpec spec, Span<uint> table, double ticksPerMicrosecond)
+    {
+        const int mtu = 1600;
+        byte cellLog = 0;
+        while ((mtu >> cellLog) > 255) cellLog++;
+        for (int i = 0; i < table.Length; i++)
+            table[i] = PschedClock.TransmitTime(spec.Rate, (uint)((i + 1) << cellLog), ticksPerMicrosecond);
+        spec.CellAlign = -1;
+        spec.CellLog = cellLog;
+        spec.LinkLayer = 1;
+    }
+
+    /// <summary>As <c>tc filter add dev X parent P protocol PROTO prio N u32 match ... flowid C</c>: terminal, one key per
+    /// 32-bit match; no keys matches everything (one zero key, as <c>match u32 0 0</c>).</summary>
+    internal static void AddU32Classifier(NetlinkBuffer buffer, int index, uint parent, ushort priority, ushort protocol, uint classId, ReadOnlySpan<U32Key> keys)
+    {
+        uint info = ((uint)priority << 16) | BinaryPrimitives.ReverseEndianness(protocol);
+        var w = new NetlinkWriter(buffer, TcMsgType.NewTFilter, CreateFlags);
+        w.WriteStruct(new TcMsg { Index = index, Parent = parent, Info = info });
+        w.WriteString(Tca.Kind, "u32");
+        int opts = w.BeginNested(Tca.Options);
+        w.WriteUInt32(TcaU32.ClassId, classId);
+        int n = Math.Max(keys.Length, 1);
+        Span<byte> sel = stackalloc byte[16 + 16 * n];
+        sel.Clear();
+        var head = new TcU32SelRaw { Flags = TcaU32.FlagTerminal, NKeys = (byte)n };
+        MemoryMarshal.Write(sel, in head);
+        for (int i = 0; i < keys.Length; i++)
+        {
+            var key = new TcU32KeyRaw
+            {
+                Mask = BinaryPrimitives.ReverseEndianness(keys[i].Mask),
+                Val = BinaryPrimitives.ReverseEndianness(keys[i].Value),
+                Off = keys[i].Offset,
+            };
+            MemoryMarshal.Write(sel[(16 + 16 * i)..], in key);
+        }
+        w.WriteAttribute(TcaU32.Sel, sel);
+        w.EndNested(opts);
+        w.End();
+    }
+
+    /// <summary>As <c>tc class show dev X</c>: a dump of the device's classes.</summary>
+    internal static void DumpClasses(NetlinkBuffer buffer, int index)
+    {
+        var w = new NetlinkWriter(buffer, TcMsgType.GetTClass, NlmF.Request | NlmF.Dump);
+        w.WriteStruct(new TcMsg { Index = index });
+        w.End();
+    }
+}

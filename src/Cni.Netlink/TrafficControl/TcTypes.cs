@@ -95,6 +95,9 @@ public sealed class Qdisc
     /// <summary>The TBF parameters when <see cref="Kind"/> is "tbf".</summary>
     public TbfParameters? Tbf { get; init; }
 
+    /// <summary>The HTB parameters when <see cref="Kind"/> is "htb".</summary>
+    public HtbParameters? Htb { get; init; }
+
     /// <inheritdoc/>
     public override string ToString() =>
         $"qdisc {Kind} {TcHandle.Format(Handle)} dev {LinkIndex} parent {TcHandle.Format(Parent)}"
@@ -113,6 +116,19 @@ public sealed class Qdisc
             else if (type == Tca.Options) options = value;
         }
         TbfParameters? tbf = null;
+        HtbParameters? htb = null;
+        if (kind == "htb")
+        {
+            var o = new AttributeReader(options);
+            while (o.TryRead(out ushort type, out ReadOnlySpan<byte> value))
+            {
+                if (type == TcaHtb.Init)
+                {
+                    TcHtbGlob g = NetlinkMessageReader.ReadStruct<TcHtbGlob>(value);
+                    htb = new HtbParameters(g.Version, g.Rate2Quantum, g.Defcls);
+                }
+            }
+        }
         if (kind == "tbf" && !options.IsEmpty)
         {
             TcTbfQopt? qopt = null;
@@ -126,7 +142,7 @@ public sealed class Qdisc
             if (qopt is TcTbfQopt q)
                 tbf = new TbfParameters(rate64 ?? q.Rate.Rate, q.Limit, q.Buffer, q.Mtu, q.Rate.LinkLayer);
         }
-        return new Qdisc { LinkIndex = tcm.Index, Handle = tcm.Handle, Parent = tcm.Parent, Kind = kind, Tbf = tbf };
+        return new Qdisc { LinkIndex = tcm.Index, Handle = tcm.Handle, Parent = tcm.Parent, Kind = kind, Tbf = tbf, Htb = htb };
     }
 }
 

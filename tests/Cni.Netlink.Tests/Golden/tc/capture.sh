@@ -15,7 +15,7 @@ cleanup() { ip netns del $NS 2>/dev/null || true; }
 trap cleanup EXIT
 cleanup
 ip netns add $NS
-rm -f ./*.strace
+rm -f $(ls ./*.strace | grep -v reference-)   # reference-*.strace: captures of the Go plugin, kept
 tc -V > VERSION
 cat /proc/net/psched > PSCHED
 req() { local name=$1; shift; echo "== $name" >&2; ip netns exec $NS strace -f -o "$name.strace" -e trace=sendmsg,sendto -e write=all -xx -s 65535 "$@"; }
@@ -36,3 +36,12 @@ rep qdisc-dump-reply        tc qdisc show dev veth0
 rep qdisc-dump-ifb-reply    tc qdisc show dev ifb0
 req qdisc-del-ingress       tc qdisc del dev veth0 handle ffff: ingress
 req qdisc-del-root          tc qdisc del dev veth0 root handle 1:
+# --- htb (the bandwidth plugin's layout with shaped/unshaped subnets); added after the cases above, indexes unchanged ---
+# "default 30" is hex in tc: minor 0x30 = 48, the reference's shaped class.
+req qdisc-add-htb           tc qdisc add dev veth0 root handle 1: htb default 30
+req class-add-htb           tc class add dev veth0 parent 1: classid 1:30 htb rate 800000bit burst 10000 ceil 1600000bit cburst 10000
+req class-add-htb-rate64    tc class add dev veth0 parent 1: classid 1:1 htb rate 800000000000bit ceil 800000000000bit
+req filter-add-u32-ip-dst   tc filter add dev veth0 parent 1: protocol ip prio 16 u32 match ip dst 10.128.0.0/9 flowid 1:1
+req filter-add-u32-ip6-dst  tc filter add dev veth0 parent 1: protocol ipv6 prio 15 u32 match ip6 dst fd00:1:2:3:4::/72 flowid 1:1
+req class-dump              tc class show dev veth0
+rep class-dump-reply        tc class show dev veth0
