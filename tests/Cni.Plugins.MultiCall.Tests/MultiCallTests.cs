@@ -43,7 +43,7 @@ public class MultiCallHostTests
         Assert.That(Run("/usr/lib/cni/cni-plugins", ["static"], new() { ["CNI_COMMAND"] = "VERSION" }).Exit, Is.Zero);
         var (exit, stdout, _) = Run("cni-plugins", ["--list"], []);
         Assert.That(exit, Is.Zero);
-        Assert.That(stdout, Is.EqualTo("bridge\nhost-local\nipvlan\nmacvlan\nstatic\nvlan\n"));
+        Assert.That(stdout, Is.EqualTo("bandwidth\nbridge\nhost-local\nipvlan\nmacvlan\nstatic\nvlan\n"));
     }
 
     [Test]
