@@ -42,7 +42,7 @@ public sealed class HtbClassOptions
 }
 
 /// <summary>The global parameters of an HTB qdisc as the kernel reports them.</summary>
-/// <param name="Version">HTB version.</param>
+/// <param name="Version">The version the kernel reports (its own, 0x30011), not the one requested.</param>
 /// <param name="Rate2Quantum">r2q.</param>
 /// <param name="DefaultClass">Minor number of the default class.</param>
 public sealed record HtbParameters(uint Version, uint Rate2Quantum, uint DefaultClass);
