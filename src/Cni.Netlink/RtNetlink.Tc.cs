@@ -134,3 +134,21 @@ public sealed partial class RtNetlink
         }
     }
 }
+
+// Filter dumps.
+public sealed partial class RtNetlink
+{
+    /// <summary>The filters under <paramref name="parent"/> on one device (as <c>tc filter show dev X parent P</c>);
+    /// a u32 filter also reports its hash table and priority heads, which carry no keys.</summary>
+    /// <exception cref="NetlinkException">No such qdisc (EINVAL).</exception>
+    public IReadOnlyList<TrafficFilter> ListFilters(int linkIndex, uint parent)
+    {
+        var all = new List<TrafficFilter>();
+        lock (_connection.Sync)
+        {
+            FilterRequests.DumpFilters(_connection.BeginRequest(), linkIndex, parent);
+            _connection.Dump<TrafficFilter>(all, static m => TrafficFilter.Parse(m), TcMsgType.NewTFilter, new Operation("list filters", index: linkIndex));
+        }
+        return all.Where(f => f.LinkIndex == linkIndex).ToList();
+    }
+}

@@ -299,6 +299,8 @@ public class BandwidthPlugin : CniPlugin
                 ?? throw new CniException(CniErrorCode.Internal, $"get ifb device: {ifbName} not found (egress shaping)");
             if (!host.ListQdiscs(hostVeth.Index).Any(q => q.Kind == "ingress" && q.Parent == TcHandle.Ingress))
                 throw new CniException(CniErrorCode.Internal, $"no ingress qdisc on {hostVeth.Name}: its traffic is not redirected to {ifbName} (egress shaping)");
+            if (!host.ListFilters(hostVeth.Index, TcHandle.IngressQdisc).Any(f => f.RedirectIndex == ifb.Index))
+                throw new CniException(CniErrorCode.Internal, $"no filter on {hostVeth.Name} redirects its traffic to {ifbName} (egress shaping)");
             if (bySubnet)
                 HtbLayout.Check(host, ifb, bandwidth.EgressRate, bandwidth.EgressBurst, bandwidth, _ticksPerMicrosecond, "egress");
             else

@@ -104,6 +104,8 @@ public class BandwidthKernelTests(Mode mode)
 
         Shell.Run("ip", "netns", "exec", h.HostNs, "tc", "qdisc", "change", "dev", ifb, "root", "handle", "1:", "tbf", "rate", "1600kbit", "burst", "20000", "limit", "99999");
         (await h.CheckAsync(conf, result, ns, "pod1")).AssertError(999, $"Limit doesn't match on {ifb} (egress)");
+        Shell.Run("ip", "netns", "exec", h.HostNs, "tc", "filter", "del", "dev", veth, "parent", "ffff:");
+        (await h.CheckAsync(conf, result, ns, "pod1")).AssertError(999, $"no filter on {veth} redirects its traffic to {ifb}");
         Shell.Run("ip", "netns", "exec", h.HostNs, "tc", "qdisc", "del", "dev", veth, "ingress");
         (await h.CheckAsync(conf, result, ns, "pod1")).AssertError(999, $"no ingress qdisc on {veth}");
         Shell.Run("ip", "-n", h.HostNs, "link", "del", ifb);

@@ -233,3 +233,15 @@ internal static class HtbRequests
         w.End();
     }
 }
+
+/// <summary>Filter dumps, as tc 6.1 sends them.</summary>
+internal static class FilterRequests
+{
+    /// <summary>As <c>tc filter show dev X parent P</c>.</summary>
+    internal static void DumpFilters(NetlinkBuffer buffer, int index, uint parent)
+    {
+        var w = new NetlinkWriter(buffer, TcMsgType.GetTFilter, NlmF.Request | NlmF.Dump);
+        w.WriteStruct(new TcMsg { Index = index, Parent = parent });
+        w.End();
+    }
+}

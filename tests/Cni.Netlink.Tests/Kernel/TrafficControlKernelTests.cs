@@ -42,6 +42,9 @@ public class TrafficControlKernelTests
         Assert.That(onVeth.Any(q => q.Kind == "ingress" && q.Handle == TcHandle.IngressQdisc), Is.True);
         Assert.That(nl.ListQdiscs(ifb.Index).Single(q => q.Parent == TcHandle.Root).Tbf!.Rate, Is.EqualTo(5_000_000_000UL), "64-bit rate");
 
+        TrafficFilter redirect = nl.ListFilters(veth.Index, TcHandle.IngressQdisc).Single(f => f.RedirectIndex is not null);
+        Assert.That((redirect.RedirectIndex, redirect.ClassId, redirect.Priority, redirect.Protocol), Is.EqualTo(((int?)ifb.Index, (uint?)TcHandle.Make(1, 1), (ushort)1, EthernetProtocol.All)));
+
         var e = Assert.Throws<NetlinkException>(() => nl.AddIngressQdisc(veth.Index))!;
         Assert.That(e.IsExists, Is.True, e.Message);
 
@@ -63,6 +66,8 @@ public class TrafficControlKernelTests
         nl.AddU32Filter(veth.Index, 0x1_0000, 16, EthernetProtocol.IPv4, TcHandle.Make(1, 1), U32Key.DestinationKeys(System.Net.IPAddress.Parse("10.0.0.0"), 8));
         nl.AddU32Filter(veth.Index, 0x1_0000, 15, EthernetProtocol.IPv6, TcHandle.Make(1, 1), U32Key.DestinationKeys(System.Net.IPAddress.Parse("fd00::"), 64));
 
+        List<TrafficFilter> byKey = nl.ListFilters(veth.Index, 0x1_0000).Where(f => f.Keys.Count > 0).ToList();
+        Assert.That(byKey.Select(f => (f.Priority, f.Protocol, f.Keys.Count)), Is.EquivalentTo(new[] { ((ushort)16, EthernetProtocol.IPv4, 1), ((ushort)15, EthernetProtocol.IPv6, 2) }));
         Qdisc htb = nl.ListQdiscs(veth.Index).Single(q => q.Kind == "htb");
         Assert.That(htb.Htb, Is.EqualTo(new HtbParameters(0x30011, 10, 0x30)), "the kernel reports its own HTB version, 3.17");
         IReadOnlyList<TrafficClass> classes = nl.ListClasses(veth.Index);

@@ -34,6 +34,7 @@ public class TcGoldenTests
         yield return C("qdisc-add-ingress", n => n.AddIngressQdisc(Veth0));
         yield return C("filter-add-u32-mirred", n => n.AddU32RedirectFilter(Veth0, TcHandle.IngressQdisc, 1, TcHandle.Make(1, 1), Ifb0));
         yield return C("qdisc-dump", n => n.ListQdiscs(Veth0));
+        yield return C("filter-dump", n => n.ListFilters(Veth0, TcHandle.IngressQdisc));
         yield return C("qdisc-del-ingress", n => n.DeleteQdisc(Veth0, TcHandle.IngressQdisc, TcHandle.Ingress));
         yield return C("qdisc-del-root", n => n.DeleteQdisc(Veth0, 0x1_0000, TcHandle.Root));
         yield return C("qdisc-add-htb", n => n.AddHtbQdisc(Veth0, new HtbQdiscOptions { DefaultClass = 0x30 }));
@@ -88,6 +89,21 @@ public class TcGoldenTests
             joined.Add(b);
         }
         return joined.SelectMany(StraceCapture.Messages).ToList();
+    }
+
+    [Test]
+    public void FilterDumpReplyParses()
+    {
+        List<TrafficFilter> filters = Messages(Path("filter-dump-reply.strace")).Where(m => StraceCapture.TypeOf(m) == 44).Select(m => TrafficFilter.Parse(m)).ToList();
+        TrafficFilter node = filters.Single(f => f.RedirectIndex is not null);
+        Assert.Multiple(() =>
+        {
+            Assert.That((node.Kind, node.Parent, node.Priority, node.Protocol), Is.EqualTo(("u32", TcHandle.IngressQdisc, (ushort)1, EthernetProtocol.All)));
+            Assert.That(node.RedirectIndex, Is.EqualTo(Ifb0), "tc printed: mirred (Egress Redirect to device ifb0)");
+            Assert.That(node.ClassId, Is.EqualTo(TcHandle.Make(1, 1)));
+            Assert.That(node.Keys, Is.EqualTo(new[] { new U32Key(0, 0, 0) }));
+            Assert.That(filters, Has.Count.EqualTo(3), "priority head, hash table 800:, node 800::800");
+        });
     }
 
     [Test]

@@ -32,6 +32,8 @@ req qdisc-add-tbf-rate64    tc qdisc add dev ifb0 root handle 1: tbf rate 400000
 req qdisc-add-ingress       tc qdisc add dev veth0 handle ffff: ingress
 req filter-add-u32-mirred   tc filter add dev veth0 parent ffff: protocol all prio 1 u32 match u32 0 0 flowid 1:1 action mirred egress redirect dev ifb0
 req qdisc-dump              tc qdisc show dev veth0
+req filter-dump             tc filter show dev veth0 parent ffff:
+rep filter-dump-reply       tc filter show dev veth0 parent ffff:
 rep qdisc-dump-reply        tc qdisc show dev veth0
 rep qdisc-dump-ifb-reply    tc qdisc show dev ifb0
 req qdisc-del-ingress       tc qdisc del dev veth0 handle ffff: ingress
