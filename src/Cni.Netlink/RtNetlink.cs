@@ -16,7 +16,7 @@ namespace Cni.Netlink;
 /// Failures the kernel reports throw <see cref="NetlinkException"/> (check <see cref="NetlinkException.IsExists"/>,
 /// <see cref="NetlinkException.IsNotFound"/>, <see cref="NetlinkException.IsBusy"/>, <see cref="NetlinkException.IsNotSupported"/>).
 /// </remarks>
-public sealed class RtNetlink : IDisposable
+public sealed partial class RtNetlink : IDisposable
 {
     private readonly NetlinkConnection _connection;
 

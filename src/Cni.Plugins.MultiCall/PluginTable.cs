@@ -1,3 +1,4 @@
+using Cni.Plugins.Bandwidth;
 using Cni.Plugins.Bridge;
 using Cni.Plugins.Common;
 using Cni.Plugins.Ipam.HostLocal;
@@ -17,12 +18,13 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "loopback", "macvlan", "ptp", "static", "tuning", "vlan"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "host-local", "ipvlan", "loopback", "macvlan", "ptp", "static", "tuning", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
     public static ICniPlugin? Create(string type, IpamInvoker ipam, LinkRemovalPolicy? removal = null) => type switch
     {
+        "bandwidth" => new BandwidthPlugin(),
         "bridge" => new BridgePlugin(ipam, removal),
         "host-local" => new HostLocalPlugin(),
         "ipvlan" => new IpvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
