@@ -1,4 +1,5 @@
 using Cni.Plugins.Bridge;
+using Cni.Plugins.Firewall;
 using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.Static;
 using Cni.Plugins.Ipvlan;
@@ -13,12 +14,13 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "macvlan", "static", "vlan"];
+    public static readonly string[] Types = ["bridge", "firewall", "host-local", "ipvlan", "macvlan", "static", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/>; null for a type not held here.</summary>
     public static ICniPlugin? Create(string type, IpamInvoker ipam) => type switch
     {
         "bridge" => new BridgePlugin(ipam),
+        "firewall" => new FirewallPlugin(),
         "host-local" => new HostLocalPlugin(),
         "ipvlan" => new IpvlanPlugin(ipam),
         "macvlan" => new MacvlanPlugin(ipam),
