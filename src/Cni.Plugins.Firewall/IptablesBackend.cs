@@ -37,23 +37,26 @@ public sealed class IptablesBackend
     private static IEnumerable<string[]> AddressRules(CniResult result, AddressFamily family) =>
         result.Ips.Where(ip => FamilyOf(ip.Address.Address) == family).SelectMany(ip => IptablesRules.AddressRules(ip.Address.Address));
 
-    /// <summary>ADD: ensures the chains and jumps, then appends the container's rules, each registered for rollback.</summary>
-    public async Task AddAsync(FirewallSettings settings, CniResult result, AddTransaction tx, CancellationToken ct)
+    /// <summary>ADD: ensures the chains and jumps, then appends the container's rules, each registered for rollback.
+    /// IPv4 and IPv6 are independent tables and run concurrently (each tool run costs milliseconds).</summary>
+    public Task AddAsync(FirewallSettings settings, CniResult result, AddTransaction tx, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(tx);
-        foreach (AddressFamily family in Families(result))
+        Tool[] tools = Families(result).Select(Open).ToArray(); // every tool found before anything changes
+        return Task.WhenAll(tools.Select(ipt => AddFamilyAsync(ipt, settings, result, tx, ct)));
+    }
+
+    private static async Task AddFamilyAsync(Tool ipt, FirewallSettings settings, CniResult result, AddTransaction tx, CancellationToken ct)
+    {
+        await ipt.EnsureChainAsync(IptablesRules.PrivateChain, ct).ConfigureAwait(false);
+        await ipt.EnsureChainAsync(settings.AdminChain, ct).ConfigureAwait(false);
+        await ipt.InsertUniqueAsync(IptablesRules.ForwardChain, IptablesRules.ForwardJump(), prepend: true, ct).ConfigureAwait(false);
+        await ipt.InsertUniqueAsync(IptablesRules.PrivateChain, IptablesRules.AdminJump(settings.AdminChain), prepend: true, ct).ConfigureAwait(false);
+        foreach (string[] rule in AddressRules(result, ipt.Family))
         {
-            Tool ipt = Open(family);
-            await ipt.EnsureChainAsync(IptablesRules.PrivateChain, ct).ConfigureAwait(false);
-            await ipt.EnsureChainAsync(settings.AdminChain, ct).ConfigureAwait(false);
-            await ipt.InsertUniqueAsync(IptablesRules.ForwardChain, IptablesRules.ForwardJump(), prepend: true, ct).ConfigureAwait(false);
-            await ipt.InsertUniqueAsync(IptablesRules.PrivateChain, IptablesRules.AdminJump(settings.AdminChain), prepend: true, ct).ConfigureAwait(false);
-            foreach (string[] rule in AddressRules(result, family))
-            {
-                if (await ipt.InsertUniqueAsync(IptablesRules.PrivateChain, rule, prepend: false, ct).ConfigureAwait(false))
-                    tx.OnRollback($"{ipt.Name} -D {IptablesRules.PrivateChain} {IptablesRules.Format(rule)}", () => ipt.DeleteAsync(IptablesRules.PrivateChain, rule, CancellationToken.None));
-            }
+            if (await ipt.InsertUniqueAsync(IptablesRules.PrivateChain, rule, prepend: false, ct).ConfigureAwait(false))
+                tx.OnRollback($"{ipt.Name} -D {IptablesRules.PrivateChain} {IptablesRules.Format(rule)}", () => ipt.DeleteAsync(IptablesRules.PrivateChain, rule, CancellationToken.None));
         }
     }
 
@@ -61,32 +64,26 @@ public sealed class IptablesBackend
     /// The ingress policy's isolation chains for <paramref name="bridge"/>, for each family of <paramref name="result"/>
     /// (nothing for <see cref="IngressPolicy.Open"/>). Run whatever the backend, as the reference does.
     /// </summary>
-    public async Task SetupIsolationAsync(IngressPolicy policy, string bridge, CniResult result, CancellationToken ct)
+    public Task SetupIsolationAsync(IngressPolicy policy, string bridge, CniResult result, CancellationToken ct)
     {
         if (policy == IngressPolicy.Open)
-            return;
-        foreach (AddressFamily family in Families(result))
+            return Task.CompletedTask;
+        return Task.WhenAll(Families(result).Select(Open).ToArray().Select(async ipt =>
         {
-            Tool ipt = Open(family);
             await ipt.EnsureChainAsync(IptablesRules.IsolationStage1, ct).ConfigureAwait(false);
             await ipt.EnsureChainAsync(IptablesRules.IsolationStage2, ct).ConfigureAwait(false);
             foreach (IptablesRules.IsolationRule r in IptablesRules.IsolationRules(bridge, policy))
                 await ipt.InsertUniqueAsync(r.Chain, r.Rule, r.Prepend, ct).ConfigureAwait(false);
-        }
+        }));
     }
 
     /// <summary>DEL: deletes the container's rules; missing rules, chains and tools are success.</summary>
-    public async Task DelAsync(CniResult result, CancellationToken ct)
-    {
-        foreach (AddressFamily family in Families(result))
+    public Task DelAsync(CniResult result, CancellationToken ct) =>
+        Task.WhenAll(Families(result).Select(TryOpen).OfType<Tool>().ToArray().Select(async ipt => // no tool: no rules of ours
         {
-            Tool? ipt = TryOpen(family);
-            if (ipt is null)
-                continue; // no tool, so no rules of ours for this family
-            foreach (string[] rule in AddressRules(result, family))
+            foreach (string[] rule in AddressRules(result, ipt.Family))
                 await ipt.DeleteAsync(IptablesRules.PrivateChain, rule, ct).ConfigureAwait(false);
-        }
-    }
+        }));
 
     /// <summary>CHECK: the chains, both jumps, the container's rules and (for a policy other than open) the bridge's
     /// isolation rules must all be there; the error names the first one missing.</summary>
@@ -131,15 +128,17 @@ public sealed class IptablesBackend
     {
         string name = ToolName(family);
         string? path = _runner.Find(name);
-        return path is null ? null : new Tool(_runner, name, path);
+        return path is null ? null : new Tool(_runner, name, path, family);
     }
 
     private static string ToolName(AddressFamily family) => family == AddressFamily.InterNetwork ? "iptables" : "ip6tables";
 
     /// <summary>One of iptables/ip6tables on the filter table, with go-iptables' meaning of exit codes (1: no such rule).</summary>
-    private sealed class Tool(ICommandRunner runner, string name, string path)
+    private sealed class Tool(ICommandRunner runner, string name, string path, AddressFamily family)
     {
         public string Name => name;
+
+        public AddressFamily Family => family;
 
         private Task<CommandOutput> RunAsync(CancellationToken ct, params string[] args) =>
             runner.RunAsync(path, ["-w", "-t", IptablesRules.Table, .. args], null, ct);

@@ -46,6 +46,12 @@ public sealed class FakeIptables : ICommandRunner
 
     public Task<CommandOutput> RunAsync(string path, IEnumerable<string> arguments, string? stdin = null, CancellationToken cancellationToken = default, TimeSpan? timeout = null)
     {
+        lock (_tables)
+            return Run(path, arguments);
+    }
+
+    private Task<CommandOutput> Run(string path, IEnumerable<string> arguments)
+    {
         string tool = Path.GetFileName(path);
         string[] a = arguments.ToArray();
         string text = tool + " " + IptablesRules.Format(a);
