@@ -103,7 +103,10 @@ public sealed class IptablesBackend
             if (settings.Policy != IngressPolicy.Open && bridge is not null)
             {
                 foreach (IptablesRules.IsolationRule r in IptablesRules.IsolationRules(bridge, settings.Policy))
-                    await ipt.RequireAsync(r.Chain, r.Rule, ct).ConfigureAwait(false);
+                {
+                    if (r.Legacy is null || !await ipt.ExistsAsync(r.Chain, r.Legacy, ct).ConfigureAwait(false))
+                        await ipt.RequireAsync(r.Chain, r.Rule, ct).ConfigureAwait(false);
+                }
             }
         }
     }

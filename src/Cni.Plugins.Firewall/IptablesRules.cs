@@ -25,8 +25,16 @@ public static class IptablesRules
     /// <summary>Second isolation chain: such traffic entering another isolated bridge is dropped.</summary>
     public const string IsolationStage2 = "CNI-ISOLATION-STAGE-2";
 
-    /// <summary>The comment on the isolation rules (the reference writes the same one for every policy).</summary>
-    public const string IsolationComment = "CNI firewall plugin rules (ingressPolicy: same-bridge)";
+    /// <summary>The comment on the isolation rules every isolating policy shares (the jump from FORWARD, the stage-2
+    /// drop and both RETURNs), as the reference writes it since it knows <c>isolated</c> (v1.7).</summary>
+    public const string SharedIsolationComment = "CNI firewall plugin rules (ingressPolicy: same-bridge|isolated)";
+
+    /// <summary>The comment the reference wrote on every isolation rule before v1.7 (only <c>same-bridge</c> existed).</summary>
+    public const string LegacyIsolationComment = "CNI firewall plugin rules (ingressPolicy: same-bridge)";
+
+    /// <summary>The comment on a bridge's stage-1 rules, naming the policy that made them.</summary>
+    public static string PolicyComment(IngressPolicy policy) =>
+        "CNI firewall plugin rules (ingressPolicy: " + (policy == IngressPolicy.Isolated ? "isolated" : "same-bridge") + ")";
 
     /// <summary>The address as the reference writes it in a rule: a host prefix (<c>/32</c> or <c>/128</c>).</summary>
     public static string HostPrefix(IPAddress address)
@@ -58,38 +66,46 @@ public static class IptablesRules
     /// <param name="Chain">The chain.</param>
     /// <param name="Prepend">True: inserted at position 1 when missing; false: appended.</param>
     /// <param name="Rule">The rule specification.</param>
-    public sealed record IsolationRule(string Chain, bool Prepend, string[] Rule);
+    /// <param name="Legacy">The same rule as the reference wrote it before v1.7 (another comment), which CHECK accepts
+    /// too: the per-bridge rules are never removed, so a node that ran the older plugin keeps them; null when the
+    /// older plugin had no such rule.</param>
+    public sealed record IsolationRule(string Chain, bool Prepend, string[] Rule, string[]? Legacy);
 
     /// <summary>
     /// The isolation rules of one bridge for <see cref="IngressPolicy.SameBridge"/> and <see cref="IngressPolicy.Isolated"/>,
-    /// in the order they are ensured (each only when missing). Equivalent to:
+    /// in the order the reference ensures them (each only when missing), which leaves:
     /// <code>
-    /// iptables -I FORWARD -j CNI-ISOLATION-STAGE-1
-    /// iptables -I CNI-ISOLATION-STAGE-1 -i BR ! -o BR -j CNI-ISOLATION-STAGE-2
-    /// iptables -A CNI-ISOLATION-STAGE-1 -j RETURN
-    /// iptables -I CNI-ISOLATION-STAGE-2 -o BR -j DROP
-    /// iptables -A CNI-ISOLATION-STAGE-2 -j RETURN
-    /// iptables -I CNI-ISOLATION-STAGE-1 -i BR -o BR -j DROP      # isolated only
+    /// -A FORWARD -j CNI-ISOLATION-STAGE-1                                  (shared comment, inserted first)
+    /// -A CNI-ISOLATION-STAGE-1 -i BR -o BR -j DROP                         (isolated only; policy comment)
+    /// -A CNI-ISOLATION-STAGE-1 -i BR ! -o BR -j CNI-ISOLATION-STAGE-2      (policy comment)
+    /// -A CNI-ISOLATION-STAGE-1 -j RETURN                                   (shared comment)
+    /// -A CNI-ISOLATION-STAGE-2 -o BR -j DROP                               (shared comment)
+    /// -A CNI-ISOLATION-STAGE-2 -j RETURN                                   (shared comment)
     /// </code>
-    /// each with the comment <see cref="IsolationComment"/> last.
+    /// with the comment match last in each rule.
     /// </summary>
     public static IReadOnlyList<IsolationRule> IsolationRules(string bridge, IngressPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(bridge);
+        string own = PolicyComment(policy);
+        bool legacy = policy == IngressPolicy.SameBridge;
+        IsolationRule Rule(string chain, bool prepend, string[] rule, string comment) =>
+            new(chain, prepend, WithComment(rule, comment), legacy ? WithComment(rule, LegacyIsolationComment) : null);
+
         var rules = new List<IsolationRule>
         {
-            new(ForwardChain, true, WithComment(["-j", IsolationStage1])),
-            new(IsolationStage1, true, WithComment(["-i", bridge, "!", "-o", bridge, "-j", IsolationStage2])),
-            new(IsolationStage1, false, WithComment(["-j", "RETURN"])),
-            new(IsolationStage2, true, WithComment(["-o", bridge, "-j", "DROP"])),
-            new(IsolationStage2, false, WithComment(["-j", "RETURN"])),
+            Rule(ForwardChain, true, ["-j", IsolationStage1], SharedIsolationComment),
+            Rule(IsolationStage1, true, ["-i", bridge, "!", "-o", bridge, "-j", IsolationStage2], own),
         };
         if (policy == IngressPolicy.Isolated)
-            rules.Add(new(IsolationStage1, true, WithComment(["-i", bridge, "-o", bridge, "-j", "DROP"])));
+            rules.Add(Rule(IsolationStage1, true, ["-i", bridge, "-o", bridge, "-j", "DROP"], own));
+        rules.Add(Rule(IsolationStage1, false, ["-j", "RETURN"], SharedIsolationComment));
+        rules.Add(Rule(IsolationStage2, true, ["-o", bridge, "-j", "DROP"], SharedIsolationComment));
+        rules.Add(Rule(IsolationStage2, false, ["-j", "RETURN"], SharedIsolationComment));
         return rules;
     }
 
-    private static string[] WithComment(string[] rule) => [.. rule, "-m", "comment", "--comment", IsolationComment];
+    private static string[] WithComment(string[] rule, string comment) => [.. rule, "-m", "comment", "--comment", comment];
 
     /// <summary>A rule as an iptables command line would show it (arguments with spaces quoted), for messages and golden text.</summary>
     public static string Format(IEnumerable<string> arguments) =>

@@ -26,7 +26,7 @@ public class FirewallKernelTests
         string v4 = w.Save(), v6 = w.Save("ip6tables");
         Assert.That(v4, Does.Contain("-A CNI-FORWARD -s 10.97.9.5/32 -j ACCEPT"));
         Assert.That(v4, Does.Contain("-A CNI-FORWARD -d 10.97.9.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"));
-        Assert.That(v4, Does.Contain("-A CNI-ISOLATION-STAGE-2 -o cni0 -m comment --comment \"CNI firewall plugin rules (ingressPolicy: same-bridge)\" -j DROP"));
+        Assert.That(v4, Does.Contain("-A CNI-ISOLATION-STAGE-2 -o cni0 -m comment --comment \"CNI firewall plugin rules (ingressPolicy: same-bridge|isolated)\" -j DROP"));
         Assert.That(v6, Does.Contain("-A CNI-FORWARD -s fd00:97::5/128 -j ACCEPT"));
         Assert.That(Shell.Run("iptables", "-w", "-t", "filter", "-S").Stdout, Is.EqualTo(rootBefore), "the machine's own table is untouched");
 

@@ -148,12 +148,31 @@ public class FirewallUnitTests
         await ipt.RunAsync("/usr/sbin/iptables", ["-w", "-t", "filter", "-A", "CNI-FORWARD", "-s", "10.88.0.5/32", "-j", "ACCEPT"]);
         (await FirewallRun.Run("CHECK", conf, ipt, bus)).AssertSuccess();
 
-        await ipt.RunAsync("/usr/sbin/iptables", ["-w", "-t", "filter", "-D", "CNI-ISOLATION-STAGE-1", "-i", "cni0", "-o", "cni0", "-j", "DROP", "-m", "comment", "--comment", IptablesRules.IsolationComment]);
+        await ipt.RunAsync("/usr/sbin/iptables", ["-w", "-t", "filter", "-D", "CNI-ISOLATION-STAGE-1", "-i", "cni0", "-o", "cni0", "-j", "DROP", "-m", "comment", "--comment", "CNI firewall plugin rules (ingressPolicy: isolated)"]);
         (await FirewallRun.Run("CHECK", conf, ipt, bus)).AssertError(999, "CNI-ISOLATION-STAGE-1: -i cni0 -o cni0 -j DROP");
 
         var fresh = new FakeIptables();
         (await FirewallRun.Run("CHECK", conf, fresh, bus)).AssertError(999, "chain CNI-FORWARD not found");
         Assert.That(fresh.Changes, Is.Empty, "CHECK creates nothing (the reference creates the chains)");
+    }
+
+    [Test]
+    public async Task CheckAcceptsTheIsolationRulesOfAPre17Reference()
+    {
+        var ipt = new FakeIptables();
+        var bus = new FakeBus { Running = false };
+        JsonObject conf = FirewallRun.Conf("1.0.0", """{"ingressPolicy": "same-bridge"}""", FirewallRun.PrevResult("1.0.0", "cni0", "10.88.0.5/16"));
+        (await FirewallRun.Run("ADD", conf, ipt, bus)).AssertSuccess();
+        // Rewrite every isolation rule as the reference wrote it before v1.7 (one comment for all).
+        foreach (IptablesRules.IsolationRule r in IptablesRules.IsolationRules("cni0", IngressPolicy.SameBridge))
+        {
+            await ipt.RunAsync("/usr/sbin/iptables", ["-w", "-t", "filter", "-D", r.Chain, .. r.Rule]);
+            await ipt.RunAsync("/usr/sbin/iptables", ["-w", "-t", "filter", "-A", r.Chain, .. r.Legacy!]);
+        }
+        Assert.That(ipt.Save("iptables"), Does.Not.Contain("same-bridge|isolated"));
+        (await FirewallRun.Run("CHECK", conf, ipt, bus)).AssertSuccess();
+        await ipt.RunAsync("/usr/sbin/iptables", ["-w", "-t", "filter", "-D", "CNI-ISOLATION-STAGE-2", "-o", "cni0", "-j", "DROP", "-m", "comment", "--comment", IptablesRules.LegacyIsolationComment]);
+        (await FirewallRun.Run("CHECK", conf, ipt, bus)).AssertError(999, "CNI-ISOLATION-STAGE-2: -o cni0 -j DROP");
     }
 
     [Test]
