@@ -53,9 +53,8 @@ public class FirewallInteropTests
         Assert.That(Pre17(byUs.Save()), Is.EqualTo(byRef.Save()), "iptables -S after DEL (shared chains stay in both)");
     }
 
-    [TestCase("ours")]
-    [TestCase("reference")]
-    public async Task LibcniChainAfterBridge(string bridgeImpl)
+    [Test]
+    public async Task LibcniChainAfterBridge([Values("ours", "reference")] string bridgeImpl, [Values("0.4.0", "1.0.0")] string version)
     {
         string cnirun = TestEnvironment.RequireTool("cnirun", CnirunHowTo);
         string firewall = TestEnvironment.RequirePublishedPlugin("firewall");
@@ -69,7 +68,7 @@ public class FirewallInteropTests
         string br = TestEnvironment.UniqueName("fwbr");
         var list = new JsonObject
         {
-            ["cniVersion"] = "1.0.0",
+            ["cniVersion"] = version,
             ["name"] = network,
             ["plugins"] = new JsonArray(
                 new JsonObject
@@ -89,6 +88,7 @@ public class FirewallInteropTests
         JsonObject result = JsonNode.Parse(add.Stdout)!.AsObject();
         string ip = result["ips"]![0]!["address"]!.GetValue<string>().Split('/')[0];
         Assert.That(result["interfaces"]![0]!["name"]!.GetValue<string>(), Is.EqualTo(br), "firewall returned the bridge's result");
+        Assert.That(result["cniVersion"]!.GetValue<string>(), Is.EqualTo(version));
         string rules = w.Save();
         Assert.That(rules, Does.Contain($"-A CNI-FORWARD -s {ip}/32 -j ACCEPT"));
         Assert.That(rules, Does.Contain($"-A CNI-ISOLATION-STAGE-1 -i {br} ! -o {br}"));
