@@ -3,6 +3,7 @@ using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.Static;
 using Cni.Plugins.Ipvlan;
 using Cni.Plugins.Macvlan;
+using Cni.Plugins.Portmap;
 using Cni.Plugins.Vlan;
 using Cni.Spec;
 
@@ -13,7 +14,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "macvlan", "static", "vlan"];
+    public static readonly string[] Types = ["bridge", "host-local", "ipvlan", "macvlan", "portmap", "static", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/>; null for a type not held here.</summary>
     public static ICniPlugin? Create(string type, IpamInvoker ipam) => type switch
@@ -22,6 +23,7 @@ internal static class PluginTable
         "host-local" => new HostLocalPlugin(),
         "ipvlan" => new IpvlanPlugin(ipam),
         "macvlan" => new MacvlanPlugin(ipam),
+        "portmap" => new PortmapPlugin(),
         "static" => new StaticPlugin(),
         "vlan" => new VlanPlugin(ipam),
         _ => null,

@@ -43,7 +43,7 @@ public class MultiCallHostTests
         Assert.That(Run("/usr/lib/cni/cni-plugins", ["static"], new() { ["CNI_COMMAND"] = "VERSION" }).Exit, Is.Zero);
         var (exit, stdout, _) = Run("cni-plugins", ["--list"], []);
         Assert.That(exit, Is.Zero);
-        Assert.That(stdout, Is.EqualTo("bridge\nhost-local\nipvlan\nmacvlan\nstatic\nvlan\n"));
+        Assert.That(stdout, Is.EqualTo("bridge\nhost-local\nipvlan\nmacvlan\nportmap\nstatic\nvlan\n"));
     }
 
     [Test]
@@ -60,7 +60,7 @@ public class MultiCallHostTests
         var (exit, stdout, stderr) = Run("/tmp/whatever", [], []);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stdout, Is.Empty);
-        Assert.That(stderr, Does.Contain("usage:").And.Contain("bridge host-local ipvlan macvlan static vlan"));
+        Assert.That(stderr, Does.Contain("usage:").And.Contain("bridge host-local ipvlan macvlan portmap static vlan"));
     }
 }
 
