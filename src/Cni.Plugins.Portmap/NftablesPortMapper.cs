@@ -69,16 +69,16 @@ public sealed class NftablesPortMapper(ICommandRunner commands) : IPortMapper
         b.Append("add table ").Append(t).Append(" { comment \"CNI portmap plugin\" ; }\n");
         b.Append("add chain ").Append(t).Append(' ').Append(HostPortsChain).Append('\n');
         b.Append("add chain ").Append(t).Append(' ').Append(HostIPHostPortsChain).Append('\n');
-        b.Append("add chain ").Append(t).Append(" prerouting { type nat hook prerouting priority dstnat ; }\n");
+        b.Append("add chain ").Append(t).Append(" prerouting { type nat hook prerouting priority -100 ; }\n");
         b.Append("flush chain ").Append(t).Append(" prerouting\n");
         b.Append("add rule ").Append(t).Append(" prerouting ").Append(cond).Append("jump ").Append(HostIPHostPortsChain).Append('\n');
         b.Append("add rule ").Append(t).Append(" prerouting ").Append(cond).Append("jump ").Append(HostPortsChain).Append('\n');
-        b.Append("add chain ").Append(t).Append(" output { type nat hook output priority dstnat ; }\n");
+        b.Append("add chain ").Append(t).Append(" output { type nat hook output priority -100 ; }\n");
         b.Append("flush chain ").Append(t).Append(" output\n");
         b.Append("add rule ").Append(t).Append(" output ").Append(cond).Append("jump ").Append(HostIPHostPortsChain).Append('\n');
         b.Append("add rule ").Append(t).Append(" output ").Append(cond).Append("fib daddr type local jump ").Append(HostPortsChain).Append('\n');
         if (s.Snat)
-            b.Append("add chain ").Append(t).Append(' ').Append(MasqueradingChain).Append(" { type nat hook postrouting priority srcnat ; }\n");
+            b.Append("add chain ").Append(t).Append(' ').Append(MasqueradingChain).Append(" { type nat hook postrouting priority 100 ; }\n");
         foreach ((string chain, string rule) in Rules(s, container))
             b.Append("add rule ").Append(t).Append(' ').Append(chain).Append(' ').Append(rule).Append(" comment \"").Append(s.ContainerId).Append("\"\n");
         return b.ToString();

@@ -301,15 +301,15 @@ public class PortmapUnitTests
         add table ip cni_hostport { comment "CNI portmap plugin" ; }
         add chain ip cni_hostport hostports
         add chain ip cni_hostport hostip_hostports
-        add chain ip cni_hostport prerouting { type nat hook prerouting priority dstnat ; }
+        add chain ip cni_hostport prerouting { type nat hook prerouting priority -100 ; }
         flush chain ip cni_hostport prerouting
         add rule ip cni_hostport prerouting ip saddr != 10.9.0.0/16 jump hostip_hostports
         add rule ip cni_hostport prerouting ip saddr != 10.9.0.0/16 jump hostports
-        add chain ip cni_hostport output { type nat hook output priority dstnat ; }
+        add chain ip cni_hostport output { type nat hook output priority -100 ; }
         flush chain ip cni_hostport output
         add rule ip cni_hostport output ip saddr != 10.9.0.0/16 jump hostip_hostports
         add rule ip cni_hostport output ip saddr != 10.9.0.0/16 fib daddr type local jump hostports
-        add chain ip cni_hostport masquerading { type nat hook postrouting priority srcnat ; }
+        add chain ip cni_hostport masquerading { type nat hook postrouting priority 100 ; }
         add rule ip cni_hostport hostports tcp dport 8080 dnat to 10.0.0.2:80 comment "ctr1"
         add rule ip cni_hostport hostip_hostports ip daddr 192.168.1.10 udp dport 5353 dnat to 10.0.0.2:53 comment "ctr1"
         add rule ip cni_hostport masquerading ip saddr 10.0.0.2 ip daddr 10.0.0.2 masquerade comment "ctr1"
@@ -321,15 +321,15 @@ public class PortmapUnitTests
         add table ip6 cni_hostport { comment "CNI portmap plugin" ; }
         add chain ip6 cni_hostport hostports
         add chain ip6 cni_hostport hostip_hostports
-        add chain ip6 cni_hostport prerouting { type nat hook prerouting priority dstnat ; }
+        add chain ip6 cni_hostport prerouting { type nat hook prerouting priority -100 ; }
         flush chain ip6 cni_hostport prerouting
         add rule ip6 cni_hostport prerouting jump hostip_hostports
         add rule ip6 cni_hostport prerouting jump hostports
-        add chain ip6 cni_hostport output { type nat hook output priority dstnat ; }
+        add chain ip6 cni_hostport output { type nat hook output priority -100 ; }
         flush chain ip6 cni_hostport output
         add rule ip6 cni_hostport output jump hostip_hostports
         add rule ip6 cni_hostport output fib daddr type local jump hostports
-        add chain ip6 cni_hostport masquerading { type nat hook postrouting priority srcnat ; }
+        add chain ip6 cni_hostport masquerading { type nat hook postrouting priority 100 ; }
         add rule ip6 cni_hostport hostports tcp dport 8080 dnat to [fd00::2]:80 comment "ctr1"
         add rule ip6 cni_hostport masquerading ip6 saddr fd00::2 ip6 daddr fd00::2 masquerade comment "ctr1"
 

@@ -27,6 +27,7 @@ internal sealed class PortmapWorld : IDisposable
     {
         TestEnvironment.RequireRoot();
         TestEnvironment.RequireTool("busybox", "apt-get install busybox-static");
+        TestEnvironment.RequireTool("curl", "apt-get install curl");
         _www = Directory.CreateTempSubdirectory("cni-pm-www-").FullName;
         File.WriteAllText(Path.Combine(_www, "index.html"), "hello from c1\n");
         try
@@ -40,6 +41,8 @@ internal sealed class PortmapWorld : IDisposable
             Ip("-n", Host, "link", "set", "br0", "up");
             Ip("-n", Host, "link", "add", "h1", "type", "veth", "peer", "name", "eth0", "netns", C1);
             Ip("-n", Host, "link", "set", "h1", "master", "br0", "up");
+            // As the bridge plugin's hairpinMode: a container reaching its own published port goes out the port it came in.
+            Ip("-n", Host, "link", "set", "h1", "type", "bridge_slave", "hairpin", "on");
             Ip("-n", C1, "addr", "add", C1V4 + "/24", "dev", "eth0");
             Ip("-n", C1, "addr", "add", C1V6 + "/64", "dev", "eth0", "nodad");
             Ip("-n", C1, "link", "set", "eth0", "up");
@@ -89,10 +92,10 @@ internal sealed class PortmapWorld : IDisposable
 
     private static void Ip(params string[] args) => Shell.Run("ip", args);
 
-    /// <summary>busybox wget from namespace <paramref name="ns"/>; the body, or "" when it failed.</summary>
+    /// <summary>curl from namespace <paramref name="ns"/> (busybox wget crashes on this machine); the body, or "" when it failed.</summary>
     public static string Get(string ns, string url, int timeoutSeconds = 3)
     {
-        Shell.Result r = Shell.Try("ip", "netns", "exec", ns, "busybox", "wget", "-q", "-T", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "-O", "-", url);
+        Shell.Result r = Shell.Try("ip", "netns", "exec", ns, "curl", "-s", "-g", "--noproxy", "*", "-m", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), url);
         return r.ExitCode == 0 ? r.Stdout : "";
     }
 
