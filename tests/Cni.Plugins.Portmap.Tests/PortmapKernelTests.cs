@@ -123,11 +123,12 @@ public class PortmapKernelTests
         (await Run(w, "ADD", Conf(w, "iptables"), w.C1NsPath, "old")).AssertSuccess();
         // A datagram from the other container to the host port: conntrack in the host namespace now remembers it
         // (DNATed to the container), and a newer mapping of the port would never see that flow.
-        Shell.Run("ip", ["netns", "exec", w.C2, "busybox", "nc", "-u", "-w", "1", PortmapWorld.HostOnC2Link, "5353"], allowFailure: true, stdin: "ping\n");
+        Shell.Result sent = Shell.Run("ip", ["netns", "exec", w.C2, "bash", "-c", $"echo ping > /dev/udp/{PortmapWorld.HostOnC2Link}/5353"], allowFailure: true);
+        PortmapWorld.Get(w.C2, $"http://{PortmapWorld.HostOnC2Link}:8080/", 1);
         using NetNs host = NetNs.Open(w.HostNsPath);
         using Conntrack ct = Conntrack.Open(host);
         IReadOnlyList<ConntrackFlow> before = ct.List(AddressFamily.InterNetwork);
-        Assert.That(before.Where(f => f.Original.Protocol == 17 && f.Original.DestinationPort == 5353), Is.Not.Empty, "the flow is tracked: " + string.Join("; ", before));
+        Assert.That(before.Where(f => f.Original.Protocol == 17 && f.Original.DestinationPort == 5353), Is.Not.Empty, "the flow is tracked: " + string.Join("; ", before) + sent.Stderr);
 
         (await Run(w, "ADD", Conf(w, "iptables"), w.C1NsPath, "new")).AssertSuccess();
         Assert.That(ct.List(AddressFamily.InterNetwork).Where(f => f.Original.Protocol == 17 && f.Original.DestinationPort == 5353), Is.Empty, "ADD flushed it over ctnetlink");
