@@ -84,6 +84,7 @@ public class PortmapInteropTests
         string addBin = BinDir(bridge, addPortmap == "ours" ? ourPortmap : refPortmap);
         string delBin = BinDir(bridge, delPortmap == "ours" ? ourPortmap : refPortmap);
         string checkBin = BinDir(bridge, ourPortmap);
+        string bridgeName = TestEnvironment.UniqueName("pmbr");
         string confDir = Directory.CreateTempSubdirectory("cni-pm-conf-").FullName;
         string cacheDir = Directory.CreateTempSubdirectory("cni-pm-cache-").FullName;
         string dataDir = Directory.CreateTempSubdirectory("cni-pm-ipam-").FullName;
@@ -91,7 +92,7 @@ public class PortmapInteropTests
         {
             File.WriteAllText(Path.Combine(confDir, w.Network + ".conflist"), $$"""
                 {"cniVersion": "1.0.0", "name": "{{w.Network}}", "plugins": [
-                  {"type": "bridge", "bridge": "pmbr", "isGateway": true, "ipMasq": false,
+                  {"type": "bridge", "bridge": "{{bridgeName}}", "isGateway": true, "ipMasq": false,
                    "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.79.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "{{dataDir}}"} },
                   {"type": "portmap", "capabilities": {"portMappings": true}, "backend": "iptables"}
                 ]}
@@ -123,6 +124,7 @@ public class PortmapInteropTests
         {
             foreach (string d in new[] { addBin, delBin, checkBin, confDir, cacheDir, dataDir })
                 Directory.Delete(d, recursive: true);
+            File.Delete(Path.Combine("/run/cni/bridge", bridgeName + ".lock")); // our bridge's lock file, when it ran
         }
     }
 
@@ -135,6 +137,7 @@ public class PortmapInteropTests
         using var w = new PortmapWorld();
         string container = w.NewContainer();
         string bin = BinDir(bridge, ourPortmap);
+        string bridgeName = TestEnvironment.UniqueName("pmbr");
         string confDir = Directory.CreateTempSubdirectory("cni-pm-conf-").FullName;
         string cacheDir = Directory.CreateTempSubdirectory("cni-pm-cache-").FullName;
         string dataDir = Directory.CreateTempSubdirectory("cni-pm-ipam-").FullName;
@@ -142,7 +145,7 @@ public class PortmapInteropTests
         {
             File.WriteAllText(Path.Combine(confDir, w.Network + ".conflist"), $$"""
                 {"cniVersion": "1.0.0", "name": "{{w.Network}}", "plugins": [
-                  {"type": "bridge", "bridge": "pmbr", "isGateway": true,
+                  {"type": "bridge", "bridge": "{{bridgeName}}", "isGateway": true,
                    "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.79.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "{{dataDir}}"} },
                   {"type": "portmap", "capabilities": {"portMappings": true}, "backend": "nftables"}
                 ]}
@@ -163,6 +166,7 @@ public class PortmapInteropTests
         {
             foreach (string d in new[] { bin, confDir, cacheDir, dataDir })
                 Directory.Delete(d, recursive: true);
+            File.Delete(Path.Combine("/run/cni/bridge", bridgeName + ".lock")); // our bridge's lock file, when it ran
         }
     }
 }
