@@ -8,6 +8,7 @@ internal static partial class Interop
     internal static class Netlink
     {
         internal const int NETLINK_ROUTE = 0;
+        internal const int NETLINK_NETFILTER = 12;
         internal const int NETLINK_CAP_ACK = 10;
         internal const int NETLINK_EXT_ACK = 11;
 

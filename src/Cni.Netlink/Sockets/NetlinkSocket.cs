@@ -4,7 +4,7 @@ using static Tmds.Linux.LibC;
 namespace Cni.Netlink.Sockets;
 
 /// <summary>
-/// An AF_NETLINK/NETLINK_ROUTE socket bound to the network namespace of the thread that created it.
+/// An AF_NETLINK socket (NETLINK_ROUTE unless another protocol is given, e.g. NETLINK_NETFILTER) bound to the network namespace of the thread that created it.
 /// Extended ACKs and capped ACKs are switched on, so errors carry the kernel's message without echoing the request.
 /// </summary>
 internal sealed unsafe class NetlinkSocket : INetlinkTransport
@@ -12,9 +12,9 @@ internal sealed unsafe class NetlinkSocket : INetlinkTransport
     internal const int ReceiveTimeoutSeconds = 60;
     private readonly SafeSocketHandle _handle;
 
-    internal NetlinkSocket()
+    internal NetlinkSocket(int protocol = Interop.Netlink.NETLINK_ROUTE)
     {
-        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, Interop.Netlink.NETLINK_ROUTE);
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
         if (fd < 0) throw new NetlinkException(errno, "open netlink socket");
         try
         {
