@@ -22,7 +22,7 @@ public class HostLocalFuzzTests
             HostLocalConfig config = HostLocalConfigParser.Parse(input, ip);
             foreach (var set in config.RangeSets)
                 _ = set.ToString();
-        }, Documented.Cni(Documented.ConfigCodes), iterations: FuzzRun.Iterations(3000));
+        }, Documented.Cni(Documented.ConfigCodes), iterations: FuzzRun.Iterations(10000));
     }
 
     [Test]

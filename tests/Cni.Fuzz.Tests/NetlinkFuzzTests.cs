@@ -56,13 +56,13 @@ public class NetlinkFuzzTests
     [Test]
     public void ReplyParsersParseOrRefuseEveryMutatedMessage()
     {
-        FuzzRun.Run("netlink parsers", Messages(), (input, unused) => ParseAll(input), Documented.Netlink, iterations: FuzzRun.Iterations(6000));
+        FuzzRun.Run("netlink parsers", Messages(), (input, unused) => ParseAll(input), Documented.Netlink, iterations: FuzzRun.Iterations(20000));
     }
 
     [Test]
     public void MutatedDatagramsOfSeveralMessagesParseOrAreRefused()
     {
-        FuzzRun.Run("netlink datagrams", Datagrams(), (input, unused) => ParseAll(input), Documented.Netlink, iterations: FuzzRun.Iterations(3000));
+        FuzzRun.Run("netlink datagrams", Datagrams(), (input, unused) => ParseAll(input), Documented.Netlink, iterations: FuzzRun.Iterations(10000));
     }
 
     private static readonly Action<RtNetlink>[] Operations =
@@ -97,7 +97,7 @@ public class NetlinkFuzzTests
             FuzzRun.Note($"operation {operation}, second reply {(second is null ? "none" : Convert.ToBase64String(second))}");
             using var nl = new RtNetlink(transport);
             Operations[operation](nl);
-        }, Documented.Netlink, iterations: FuzzRun.Iterations(3000));
+        }, Documented.Netlink, iterations: FuzzRun.Iterations(10000));
     }
 
     /// <summary><paramref name="datagram"/> with every message's sequence number and port set to the request's, as far as its lengths allow.</summary>

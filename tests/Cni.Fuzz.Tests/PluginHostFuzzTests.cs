@@ -90,7 +90,7 @@ public class PluginHostFuzzTests
             if (mutator.Next(2) == 0)
                 stdin = Retype(stdin, type);
             RunAndCheck(plugin, variables, stdin);
-        }, _ => false, iterations: FuzzRun.Iterations(700));
+        }, _ => false, iterations: FuzzRun.Iterations(3000));
     }
 
     /// <summary>Runs the host once and checks the protocol's promises; throws <see cref="InvalidDataException"/> when one is broken.</summary>

@@ -22,5 +22,5 @@ public sealed class CniError
         new() { Code = exception.NumericCode, Msg = exception.Message, Details = exception.Details.Length == 0 ? null : exception.Details };
 
     /// <summary>This error as an exception that can be thrown.</summary>
-    public CniException ToException() => new(Code, Msg, Details);
+    public CniException ToException() => new(Code, Msg ?? "", Details);
 }

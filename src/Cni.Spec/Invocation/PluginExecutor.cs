@@ -140,7 +140,7 @@ public sealed class PluginExecutor
             try
             {
                 CniError error = CniJson.Deserialize(stdout, CniJsonContext.Default.CniError, "plugin error");
-                if (error.Code != 0 || error.Msg.Length > 0)
+                if (error.Code != 0 || !string.IsNullOrEmpty(error.Msg)) // "msg": null reads as null
                     return error.ToException();
             }
             catch (CniException)

@@ -51,12 +51,12 @@ internal static class FuzzRun
     /// <param name="corpus">Valid inputs.</param>
     /// <param name="body">Runs the target; returns normally when the input was accepted.</param>
     /// <param name="isDocumented">Whether an exception is the target's documented way of refusing an input.</param>
-    /// <param name="iterations">Mutated inputs (default: <see cref="Iterations"/> of 2000).</param>
+    /// <param name="iterations">Mutated inputs (default: <see cref="Iterations"/> of 8000).</param>
     /// <param name="dictionary">Extra words for the mutator.</param>
     public static Outcome Run(string target, IReadOnlyList<byte[]> corpus, Action<byte[], Mutator> body, Func<Exception, bool> isDocumented,
         int? iterations = null, IEnumerable<string>? dictionary = null)
     {
-        int count = iterations ?? Iterations(2000);
+        int count = iterations ?? Iterations(8000);
         var mutator = new Mutator(Seed(target), corpus, dictionary);
         var crashes = new Dictionary<string, (Exception Error, byte[] Input, string? Note)>();
         int accepted = 0, rejected = 0, done = 0;
