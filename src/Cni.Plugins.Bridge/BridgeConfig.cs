@@ -184,8 +184,10 @@ public sealed class BridgeSettings
         if (entries is null)
             return [];
         var set = new SortedSet<int>();
-        foreach (VlanTrunkEntry e in entries)
+        foreach (VlanTrunkEntry? e in entries)
         {
+            if (e is null)
+                throw Invalid("vlanTrunk entries must be objects, not null (vlanTrunk)"); // the reference dereferences it and panics
             switch (e.MinId, e.MaxId)
             {
                 case (int min, int max):

@@ -163,8 +163,9 @@ internal sealed class NetlinkConnection : IDisposable
         string? text = null;
         if ((outer.Flags & NlmF.AckTlvs) != 0)
         {
-            int tlvStart = (outer.Flags & NlmF.Capped) != 0 ? NlMsgErr.Size : 4 + NetlinkWriter.Align((int)err.Msg.Length);
-            if (tlvStart <= payload.Length) text = ExtAckMessage(payload[tlvStart..], true);
+            // In long: the echoed nlmsg_len is the kernel's word, and a huge one must not wrap to a negative offset.
+            long tlvStart = (outer.Flags & NlmF.Capped) != 0 ? NlMsgErr.Size : 4 + ((err.Msg.Length + 3L) & ~3L);
+            if (tlvStart <= payload.Length) text = ExtAckMessage(payload[(int)tlvStart..], true);
         }
         throw new NetlinkException(-err.Error, operation.ToString(), text);
     }

@@ -309,7 +309,7 @@ public sealed class CniResultCache
         JsonObject? root;
         try
         {
-            root = JsonNode.Parse(bytes) as JsonObject;
+            root = Json.JsonTree.Parse(bytes) as JsonObject;
         }
         catch (JsonException)
         {

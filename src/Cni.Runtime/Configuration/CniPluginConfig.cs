@@ -93,7 +93,7 @@ public sealed class CniPluginConfig
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
+            node = Json.JsonTree.Parse(json); // repeated keys: the last wins, as in libcni
         }
         catch (JsonException ex)
         {

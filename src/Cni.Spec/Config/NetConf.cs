@@ -140,6 +140,10 @@ public class NetConf
     /// the last of several keys for one field winning.</remarks>
     public static NetConf Parse(ReadOnlySpan<byte> json)
     {
+        JsonText.EnsureDecodable(json, "network configuration");
+        byte[]? nested = JsonText.LastNestedKeyWins(json);
+        if (nested is not null)
+            json = nested;
         byte[]? canonical = NetConfReader.CanonicalTopLevel(json);
         return ParseCanonical(canonical ?? json);
     }

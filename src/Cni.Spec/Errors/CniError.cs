@@ -24,7 +24,7 @@ public sealed class CniError
         new() { Code = exception.NumericCode, Msg = exception.Message, Details = exception.Details.Length == 0 ? null : exception.Details };
 
     /// <summary>This error as an exception that can be thrown.</summary>
-    public CniException ToException() => new(Code, Msg, Details);
+    public CniException ToException() => new(Code, Msg ?? "", Details);
 
     /// <summary>
     /// Reads what a failed plugin printed on stdout as CNI error JSON: the one parser of <c>{"code","msg","details"}</c>

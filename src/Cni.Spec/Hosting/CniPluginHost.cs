@@ -137,6 +137,8 @@ public static class CniPluginHost
     private static (CniRequest Request, string Version) ReadRequest(ICniEnvironment env, CniCommand command, PluginInfo info)
     {
         byte[] stdin = ReadStdin(env);
+        JsonText.EnsureDecodable(stdin, "network configuration");
+        stdin = JsonText.LastNestedKeyWins(stdin) ?? stdin; // what plugins (and delegated IPAM) read: one value per key
         // The plain case is read without serializer metadata (start-up cost); anything else takes the serializer's
         // path, which then reports the same errors in the same order as always.
         NetConf? fast = NetConfReader.TryRead(stdin, out string? rawVersion, out string? rawName);

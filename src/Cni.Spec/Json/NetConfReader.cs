@@ -33,9 +33,9 @@ internal static class NetConfReader
             var reader = new Utf8JsonReader(json.Span);
             return ReadNetConf(ref reader, json, ref rawCniVersion, ref rawName);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            return null;
+            return null; // malformed JSON or text (not UTF-8, lone surrogates): the serializer reports it
         }
     }
 

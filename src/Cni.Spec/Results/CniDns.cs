@@ -7,7 +7,7 @@ public sealed class CniDns
 {
     /// <summary>Name server addresses, in priority order.</summary>
     [JsonPropertyName("nameservers")]
-    public List<string> Nameservers { get; set; } = [];
+    public List<string> Nameservers { get => _nameservers; set => _nameservers = value ?? []; } // a JSON null reads as empty
 
     /// <summary>The local domain for short host name lookups.</summary>
     [JsonPropertyName("domain")]
@@ -15,11 +15,13 @@ public sealed class CniDns
 
     /// <summary>Search domains, in priority order.</summary>
     [JsonPropertyName("search")]
-    public List<string> Search { get; set; } = [];
+    public List<string> Search { get => _search; set => _search = value ?? []; } // a JSON null reads as empty
 
     /// <summary>Resolver options.</summary>
     [JsonPropertyName("options")]
-    public List<string> Options { get; set; } = [];
+    public List<string> Options { get => _options; set => _options = value ?? []; } // a JSON null reads as empty
+
+    private List<string> _nameservers = [], _search = [], _options = [];
 
     /// <summary>True when nothing is set.</summary>
     [JsonIgnore]

@@ -59,10 +59,11 @@ public static class CniResultSerializer
         {
             ResultFormat.V020 => ResultConverter.From020(CniJson.Deserialize(json, CniJsonContext.Default.Result020, what), version),
             ResultFormat.V040 => ResultConverter.From040(CniJson.Deserialize(json, CniJsonContext.Default.Result040, what), version),
-            _ => WithVersion(CniJson.Deserialize(json, CniJsonContext.Default.CniResult, what).Normalize(), version),
+            _ => CniJson.Deserialize(json, CniJsonContext.Default.CniResult, what).Normalize(),
         };
+        // Before the copy WithVersion makes: a JSON null in a list (ips: [null]) is reported, not dereferenced.
         EnsureComplete(result, what);
-        return result;
+        return WithVersion(result, version);
     }
 
     /// <summary>Every address and route destination must be set: throws <see cref="CniException"/> (7) naming the first that is not.</summary>

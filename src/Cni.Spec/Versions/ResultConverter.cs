@@ -38,7 +38,7 @@ internal static class ResultConverter
             if (ip is null)
                 continue;
             result.Ips.Add(new CniIPConfig { Address = ip.IP, Gateway = ip.Gateway });
-            result.Routes.AddRange((ip.Routes ?? []).Select(r => r.Clone()));
+            result.Routes.AddRange((ip.Routes ?? []).Select(r => r?.Clone()!)); // a null route is reported by the caller
         }
         return result;
     }
@@ -63,9 +63,10 @@ internal static class ResultConverter
     public static CniResult From040(Result040 wire, string version) => new CniResult
     {
         CniVersion = version,
-        Interfaces = (wire.Interfaces ?? []).Select(i => new CniInterface { Name = i.Name, Mac = i.Mac, Sandbox = i.Sandbox }).ToList(),
-        Ips = (wire.Ips ?? []).Select(ip => new CniIPConfig { Address = ip.Address, Gateway = ip.Gateway, Interface = ip.Interface }).ToList(),
-        Routes = (wire.Routes ?? []).Select(r => r.Clone()).ToList(),
+        // JSON nulls in the lists stay null, for the caller to report (CniResultSerializer.EnsureComplete).
+        Interfaces = (wire.Interfaces ?? []).Select(i => i is null ? null! : new CniInterface { Name = i.Name, Mac = i.Mac, Sandbox = i.Sandbox }).ToList(),
+        Ips = (wire.Ips ?? []).Select(ip => ip is null ? null! : new CniIPConfig { Address = ip.Address, Gateway = ip.Gateway, Interface = ip.Interface }).ToList(),
+        Routes = (wire.Routes ?? []).Select(r => r?.Clone()!).ToList(),
         Dns = (wire.Dns ?? new()).Clone(),
     }.Normalize();
 }
