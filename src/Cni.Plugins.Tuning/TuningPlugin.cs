@@ -84,7 +84,7 @@ public class TuningPlugin : CniPlugin
         if (!validate)
             return new TuningSettings(dataDir, [], null, false, 0, null, null);
 
-        RejectDuplicateSysctlKeys(request.RawConfig.Span);
+        RejectDuplicateSysctlKeys(request.ReceivedConfig.Span);
         TuningArgs? a = o.Args?.Cni;
 
         // The MAC, in the reference's order of precedence.

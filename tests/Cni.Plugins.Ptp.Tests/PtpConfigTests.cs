@@ -151,7 +151,7 @@ public class PtpConfigTests
     public void HostVethNameIsStableAndDiffersPerAttachment()
     {
         string a = HostVeth.Name("net", "c1", "eth0");
-        Assert.That(a, Does.Match("^veth[0-9a-f]{8}$"));
+        Assert.That(a, Does.Match("^veth[0-9a-f]{11}$"));
         Assert.That(HostVeth.Name("net", "c1", "eth0"), Is.EqualTo(a));
         Assert.That(HostVeth.Name("net", "c1", "eth1"), Is.Not.EqualTo(a));
         Assert.That(HostVeth.Name("net2", "c1", "eth0"), Is.Not.EqualTo(a));

@@ -38,7 +38,7 @@ public class PtpKernelTests
         Assert.That(r1["cniVersion"]!.GetValue<string>(), Is.EqualTo(version));
         JsonArray interfaces = r1["interfaces"]!.AsArray();
         Assert.That(interfaces, Has.Count.EqualTo(2));
-        Assert.That(HostVeth(r1), Does.Match("^veth[0-9a-f]{8}$"));
+        Assert.That(HostVeth(r1), Does.Match("^veth[0-9a-f]{11}$"));
         Assert.That(interfaces[0]!["sandbox"], Is.Null);
         Assert.That(interfaces[0]!["mac"]!.GetValue<string>(), Does.Match("^([0-9a-f]{2}:){5}[0-9a-f]{2}$"));
         Assert.That(interfaces[1]!["name"]!.GetValue<string>(), Is.EqualTo("eth0"));

@@ -138,6 +138,7 @@ public static class CniPluginHost
     {
         byte[] stdin = ReadStdin(env);
         JsonText.EnsureDecodable(stdin, "network configuration");
+        byte[] received = stdin;
         stdin = JsonText.LastNestedKeyWins(stdin) ?? stdin; // what plugins (and delegated IPAM) read: one value per key
         // The plain case is read without serializer metadata (start-up cost); anything else takes the serializer's
         // path, which then reports the same errors in the same order as always.
@@ -171,6 +172,7 @@ public static class CniPluginHost
             Path = (env.GetVariable(CniEnvironmentVariables.Path) ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries),
             Config = fast is not null ? NetConfReader.Complete(fast) : NetConf.ParseCanonical(canonical),
             RawConfig = stdin,
+            ReceivedConfig = received,
             Environment = env,
         };
         return (request, version);

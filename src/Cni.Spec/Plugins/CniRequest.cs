@@ -29,8 +29,19 @@ public sealed class CniRequest
     /// <summary>The common configuration keys (prevResult converted to the model).</summary>
     public required NetConf Config { get; init; }
 
-    /// <summary>The configuration exactly as read from stdin (forwarded as is to delegated plugins).</summary>
+    /// <summary>The configuration as read from stdin (forwarded as is to delegated plugins), except that a key repeated
+    /// inside a nested object keeps only its last value, as Go's decoder does (see <see cref="ReceivedConfig"/>).</summary>
     public ReadOnlyMemory<byte> RawConfig { get; init; }
+
+    /// <summary>The configuration bytes exactly as received, repeated keys included: for a plugin that refuses a
+    /// repeated key a decoder would silently collapse. <see cref="RawConfig"/> when not set.</summary>
+    public ReadOnlyMemory<byte> ReceivedConfig
+    {
+        get => _received.IsEmpty ? RawConfig : _received;
+        init => _received = value;
+    }
+
+    private ReadOnlyMemory<byte> _received;
 
     /// <summary>The environment the request came from (delegated plugins get the same variables).</summary>
     public required ICniEnvironment Environment { get; init; }
