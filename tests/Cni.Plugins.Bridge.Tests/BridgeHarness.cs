@@ -29,9 +29,7 @@ public sealed class BridgeHarness : PluginHarness
     {
         slot.Harness = this;
         BridgeName = TestEnvironment.UniqueName("tbr");
-        RootNamespaceGuard.Watch(BridgeName);
-        RootNamespaceGuard.Watch(Network);
-        RootNamespaceGuard.Watch(NetfilterNames.NetworkHash(Network));
+        RootNamespaceGuard.Watch(NetfilterNames.NetworkHash(Network)); // names are watched by UniqueName; the nft comments carry this
         // Created here, not on first use: concurrent ADDs on the thread pool would otherwise all block on the one
         // creating it, and it on a pool thread (the tool's output) — 16 in-process ADDs took 15 s instead of 1 s.
         HostNs = CreateNamespace();

@@ -103,8 +103,6 @@ public class BridgeInteropTests
         string bridgeName = TestEnvironment.UniqueName("pbr");
         string c1 = TestEnvironment.UniqueName("c1-"), c2 = TestEnvironment.UniqueName("c2-");
         string confPath = Path.Combine(work, "containers.conf");
-        foreach (string name in new[] { network, bridgeName, c1, c2 })
-            RootNamespaceGuard.Watch(name);
         RootNamespaceGuard.Watch(Cni.Plugins.Common.NetfilterNames.NetworkHash(network));
         // podman (and the CNI plugins it runs) in a private host namespace: nsenter changes only the network namespace,
         // so the container namespaces podman mounts below /run/netns stay visible to its later invocations.

@@ -585,7 +585,6 @@ public class BridgeKernelTests
         JsonObject conf = h.Config("1.0.0", """{"macspoofchk": true}""");
         string ns = h.CreateNamespace();
         string id = TestEnvironment.UniqueName("spoof");
-        RootNamespaceGuard.Watch(id);
         try
         {
             JsonObject r = (await h.AddAsync(conf, ns, id)).AssertSuccess().Json;

@@ -3,9 +3,10 @@ using Cni.TestSupport;
 namespace Cni.Plugins.Bridge.Tests;
 
 /// <summary>
-/// Around every test of this project: the machine's root network namespace must end as it began (every test works in
-/// private host namespaces). Fails the run when a link, rule or chain naming one of the tests' bridges, networks or
-/// containers appeared there, or a forwarding sysctl changed (see <see cref="RootNamespaceGuard"/>).
+/// Around every test of this project: the machine's root network namespace must end as it began (tests that change
+/// the kernel work in private host namespaces). Fails the run when a link, rule or chain naming something a test
+/// created (<see cref="TestEnvironment.UniqueName"/>) appeared there, or a forwarding sysctl changed (see
+/// <see cref="RootNamespaceGuard"/>).
 /// </summary>
 [SetUpFixture]
 public sealed class RootNamespaceGuardFixture

@@ -148,7 +148,6 @@ public partial class InteropTests
         TestEnvironment.RequireReferencePlugin("host-local");
         string ns = TestEnvironment.UniqueName("cnirt");
         string bridge = TestEnvironment.UniqueName("cnibr");
-        RootNamespaceGuard.Watch(bridge);
         // Both runtimes work as if they ran in a private "host" namespace, so the reference bridge puts its bridge, veths
         // and forwarding sysctl there and never in the machine's namespace: cnirun runs inside it (ip netns exec); our
         // tool runs in this process, so it gets a CNI_PATH whose plugins enter it first (nsenter --net, then exec).

@@ -14,7 +14,8 @@ namespace Cni.TestSupport;
 /// Other processes on the machine (other test runs, runtimes) change the root namespace too, so only what this
 /// process's tests can be told apart by fails: a line of <c>ip -o link</c>, <c>nft list ruleset</c>,
 /// <c>iptables-save</c> or <c>ip6tables-save</c> that names something a test registered with <see cref="Watch"/>
-/// (its unique bridge, network, container ids, hashes of them), and a changed forwarding sysctl. The chains and tables
+/// (every <see cref="TestEnvironment.UniqueName"/>: bridges, networks, namespaces, container ids; and hashes of them a
+/// test adds), and a changed forwarding sysctl. The chains and tables
 /// every CNI plugin shares (<c>CNI-FORWARD</c>, <c>CNI-HOSTPORT-*</c>, <c>cni_plugins_masquerade</c>, ...) carry no
 /// name of ours: when they appear during the run they are reported on the progress output, not failed.
 /// </remarks>
