@@ -15,14 +15,19 @@ public class BridgePlugin : CniPlugin
 {
     private readonly IpamInvoker _ipam;
     private readonly LinkRemovalPolicy _removal;
+    private readonly HostNetwork _host;
 
     /// <summary>Creates the plugin.</summary>
     /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
     /// <param name="removal">How veths are deleted (<see cref="LinkRemovalPolicy.InProcess"/> when null).</param>
-    public BridgePlugin(IpamInvoker? ipam = null, LinkRemovalPolicy? removal = null)
+    /// <param name="host">The namespace treated as the host: where the bridge and the host ends of the veths live, whose
+    /// sysctls (forwarding, <c>accept_ra</c>) are written and where nft/iptables run (<see cref="HostNetwork.Current"/>,
+    /// the namespace the plugin runs in, when null).</param>
+    public BridgePlugin(IpamInvoker? ipam = null, LinkRemovalPolicy? removal = null, HostNetwork? host = null)
     {
         _ipam = ipam ?? IpamInvoker.Default;
         _removal = removal ?? LinkRemovalPolicy.InProcess;
+        _host = host ?? HostNetwork.Current;
     }
 
     private static readonly TimeSpan PortUpTimeout = TimeSpan.FromSeconds(2.5);
@@ -44,7 +49,7 @@ public class BridgePlugin : CniPlugin
         var trace = new Trace(request);
         BridgeSettings conf = BridgeSettings.Load(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        using RtNetlink host = RtNetlink.Open();
+        using RtNetlink host = _host.OpenNetlink();
         await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
         trace.Mark("configuration loaded, namespace opened");
 
@@ -75,9 +80,9 @@ public class BridgePlugin : CniPlugin
         Task nat = Task.CompletedTask;
         if (ipam is not null && conf.Options.IpMasq)
         {
-            tx.OnRollback("remove the masquerade rules", () => IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, CancellationToken.None));
+            tx.OnRollback("remove the masquerade rules", () => IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, CancellationToken.None, _host.Commands));
             IPPrefix[] addresses = ipam.Ips.Select(ip => ip.Address).ToArray();
-            nat = IpMasquerade.SetupAsync(conf.MasqBackend!.Value, addresses, conf.Network, request.IfName, request.ContainerId, cancellationToken);
+            nat = IpMasquerade.SetupAsync(conf.MasqBackend!.Value, addresses, conf.Network, request.IfName, request.ContainerId, cancellationToken, _host.Commands);
         }
         CniResult result;
         try
@@ -101,7 +106,7 @@ public class BridgePlugin : CniPlugin
     /// The link work of ADD after IPAM, in order: configure the container end from the IPAM result, make the bridge
     /// the gateway, bring everything up. Each change registers its undo in <paramref name="tx"/>.
     /// </summary>
-    private static async Task<CniResult> ConfigureAsync(CniRequest request, BridgeSettings conf, CniResult? ipam, ContainerNamespace container,
+    private async Task<CniResult> ConfigureAsync(CniRequest request, BridgeSettings conf, CniResult? ipam, ContainerNamespace container,
         RtNetlink host, Link bridge, Link hostVeth, AddTransaction tx, Trace trace, CancellationToken cancellationToken)
     {
         var result = new CniResult();
@@ -135,8 +140,8 @@ public class BridgePlugin : CniPlugin
         {
             string refId = SpoofCheckId(request);
             // Registered first: a cancelled setup may still have applied its rules, and missing rules are no error to remove.
-            tx.OnRollback("remove the MAC spoof check", () => MacSpoofCheck.TeardownAsync(refId, CancellationToken.None));
-            await MacSpoofCheck.SetupAsync(hostVeth.Name, result.Interfaces[2].Mac!, refId, cancellationToken).ConfigureAwait(false);
+            tx.OnRollback("remove the MAC spoof check", () => MacSpoofCheck.TeardownAsync(refId, CancellationToken.None, _host.Commands));
+            await MacSpoofCheck.SetupAsync(hostVeth.Name, result.Interfaces[2].Mac!, refId, cancellationToken, _host.Commands).ConfigureAwait(false);
         }
 
         if (ipam is not null)
@@ -171,7 +176,7 @@ public class BridgePlugin : CniPlugin
     }
 
     /// <summary>Creates the bridge unless it exists (it must then be a bridge), sets promiscuous mode, and brings it up.</summary>
-    private static Link EnsureBridge(RtNetlink host, BridgeSettings conf, AddTransaction tx)
+    private Link EnsureBridge(RtNetlink host, BridgeSettings conf, AddTransaction tx)
     {
         string name = conf.BridgeName;
         Link? bridge = host.FindLink(name);
@@ -205,7 +210,7 @@ public class BridgePlugin : CniPlugin
         if (conf.Options.PromiscMode && !bridge.IsPromiscuous)
             Kernel(() => host.SetPromiscuous(bridge.Index, true), $"could not set promiscuous mode on \"{name}\"");
         // We own the routes of this interface.
-        ContainerNamespace.ApplySysctls(null, [new SysctlSetting($"net/ipv6/conf/{name}/accept_ra", "0", OnlyIfDifferent: true)]);
+        _host.ApplySysctls([new SysctlSetting($"net/ipv6/conf/{name}/accept_ra", "0", OnlyIfDifferent: true)]);
         if (!bridge.IsUp)
             Kernel(() => host.SetLinkUp(bridge.Index), $"failed to set bridge \"{name}\" up");
         return host.GetLink(bridge.Index);
@@ -260,11 +265,11 @@ public class BridgePlugin : CniPlugin
         tx.OnRollback($"delete veth pair {created}/{ifName}", () =>
         {
             if (host.FindLink(created) is { } veth)
-                _removal.Delete(host, null, veth);
+                _removal.Delete(host, _host.Namespace, veth);
         });
 
         Link hostVeth = host.GetLink(hostName);
-        ContainerNamespace.ApplySysctls(null, [new SysctlSetting($"net/ipv6/conf/{hostName}/accept_ra", "0")]);
+        _host.ApplySysctls([new SysctlSetting($"net/ipv6/conf/{hostName}/accept_ra", "0")]);
         Kernel(() => host.SetLinkUp(hostVeth.Index), $"failed to set \"{hostName}\" up");
         return hostVeth;
     }
@@ -329,7 +334,7 @@ public class BridgePlugin : CniPlugin
     /// <remarks>The VLAN gateway interface and the gateway addresses are shared by every attachment of the bridge (or of
     /// the VLAN): a failed ADD removes one only when it created it and, decided under the bridge's exclusive lock, no
     /// other port of the bridge (of the VLAN) is there to use it (see <see cref="UsedByOtherPorts"/>).</remarks>
-    private static void EnsureGateways(RtNetlink host, Link bridge, Link ownPort, List<IPPrefix> gateways, BridgeSettings conf, CniResult result, AddTransaction tx)
+    private void EnsureGateways(RtNetlink host, Link bridge, Link ownPort, List<IPPrefix> gateways, BridgeSettings conf, CniResult result, AddTransaction tx)
     {
         Link target = bridge;
         int vlan = conf.Options.Vlan;
@@ -366,7 +371,7 @@ public class BridgePlugin : CniPlugin
             forwarding.Add(new("net/ipv6/conf/all/forwarding", "1", Optional: false, OnlyIfDifferent: true));
         try
         {
-            ContainerNamespace.ApplySysctls(null, forwarding);
+            _host.ApplySysctls(forwarding);
         }
         catch (CniException ex)
         {
@@ -523,7 +528,7 @@ public class BridgePlugin : CniPlugin
                     {
                         HashSet<AddressFamily> families = netlink.ListAddresses(link.Index)
                             .Where(a => InterfaceChecks.IsGlobalUnicast(a.IPAddress)).Select(a => a.Family).ToHashSet();
-                        rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, families, cancellationToken);
+                        rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, families, cancellationToken, _host.Commands);
                     }
                     try
                     {
@@ -541,7 +546,7 @@ public class BridgePlugin : CniPlugin
             if (!containerEndDeleted)
             {
                 if (masq)
-                    rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, cancellationToken);
+                    rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, cancellationToken, _host.Commands);
                 DeleteHostVeth(request, conf);
             }
 
@@ -556,11 +561,11 @@ public class BridgePlugin : CniPlugin
         await rules.ConfigureAwait(false);
     }
 
-    private static async Task TeardownSpoofCheckAsync(CniRequest request, CancellationToken cancellationToken)
+    private async Task TeardownSpoofCheckAsync(CniRequest request, CancellationToken cancellationToken)
     {
         try
         {
-            await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken).ConfigureAwait(false);
+            await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken, _host.Commands).ConfigureAwait(false);
         }
         catch (CniException ex)
         {
@@ -578,7 +583,7 @@ public class BridgePlugin : CniPlugin
     /// </summary>
     private void DeleteHostVeth(CniRequest request, BridgeSettings conf)
     {
-        using RtNetlink host = RtNetlink.Open();
+        using RtNetlink host = _host.OpenNetlink();
         Link? bridge = host.FindLink(conf.BridgeName);
         if (bridge is null)
             return;
@@ -603,7 +608,7 @@ public class BridgePlugin : CniPlugin
             }
             try
             {
-                _removal.Delete(host, null, veth);
+                _removal.Delete(host, _host.Namespace, veth);
             }
             catch (NetlinkException ex)
             {
@@ -648,9 +653,9 @@ public class BridgePlugin : CniPlugin
         trace.Mark("IPAM CHECK");
     }
 
-    private static void CheckLinks(CniRequest request, BridgeSettings conf, CniResult prev, ContainerNamespace container)
+    private void CheckLinks(CniRequest request, BridgeSettings conf, CniResult prev, ContainerNamespace container)
     {
-        using RtNetlink host = RtNetlink.Open();
+        using RtNetlink host = _host.OpenNetlink();
 
         int bridgeIndexInResult = InterfaceChecks.FindInterface(prev, conf.BridgeName, null);
         int containerIndexInResult = InterfaceChecks.FindInterface(prev, request.IfName, request.NetNs);
@@ -710,7 +715,7 @@ public class BridgePlugin : CniPlugin
         if (conf.IsLayer3)
             await _ipam.GcAsync(request, cancellationToken).ConfigureAwait(false);
         IEnumerable<Attachment> valid = (conf.Options.ValidAttachments ?? []).Select(a => new Attachment(a.ContainerId, a.IfName));
-        await IpMasquerade.GcAsync(conf.Network, valid, cancellationToken).ConfigureAwait(false);
+        await IpMasquerade.GcAsync(conf.Network, valid, cancellationToken, _host.Commands).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
