@@ -12,30 +12,30 @@ namespace Cni.Plugins.Bridge;
 /// </summary>
 internal sealed class BridgeLock : IDisposable
 {
-    /// <summary>Where the lock files live (tests point it elsewhere).</summary>
-    internal static string Directory { get; set; } = "/run/cni/bridge";
+    /// <summary>Where the lock files live unless the plugin is given another directory.</summary>
+    public const string DefaultDirectory = "/run/cni/bridge";
 
     private FileLock? _lock;
 
     private BridgeLock(FileLock? held) => _lock = held;
 
     /// <summary>Held while an ADD finds or creates the bridge and attaches its port.</summary>
-    public static BridgeLock Shared(string bridge) => Take(bridge, exclusive: false);
+    public static BridgeLock Shared(string directory, string bridge) => Take(directory, bridge, exclusive: false);
 
     /// <summary>Held while a rollback checks that the bridge is unused and deletes it.</summary>
-    public static BridgeLock Exclusive(string bridge) => Take(bridge, exclusive: true);
+    public static BridgeLock Exclusive(string directory, string bridge) => Take(directory, bridge, exclusive: true);
 
-    private static BridgeLock Take(string bridge, bool exclusive)
+    private static BridgeLock Take(string directory, string bridge, bool exclusive)
     {
         try
         {
-            System.IO.Directory.CreateDirectory(Directory);
+            Directory.CreateDirectory(directory);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return new BridgeLock(null);
         }
-        return new BridgeLock(FileLock.TryAcquire(Path.Combine(Directory, bridge + ".lock"), exclusive));
+        return new BridgeLock(FileLock.TryAcquire(Path.Combine(directory, bridge + ".lock"), exclusive));
     }
 
     /// <summary>True when the lock is held (false when it could not be taken and we proceed unlocked).</summary>

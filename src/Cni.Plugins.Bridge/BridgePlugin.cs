@@ -16,6 +16,7 @@ public class BridgePlugin : CniPlugin
     private readonly IpamInvoker _ipam;
     private readonly LinkRemovalPolicy _removal;
     private readonly HostNetwork _host;
+    private readonly string _lockDirectory;
 
     /// <summary>Creates the plugin.</summary>
     /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
@@ -23,8 +24,11 @@ public class BridgePlugin : CniPlugin
     /// <param name="host">The namespace treated as the host: where the bridge and the host ends of the veths live, whose
     /// sysctls (forwarding, <c>accept_ra</c>) are written and where nft/iptables run (<see cref="HostNetwork.Current"/>,
     /// the namespace the plugin runs in, when null).</param>
-    public BridgePlugin(IpamInvoker? ipam = null, LinkRemovalPolicy? removal = null, HostNetwork? host = null)
+    /// <param name="lockDirectory">Where the per-bridge lock files live (<c>/run/cni/bridge</c> when null): plugins that
+    /// share bridges must share it.</param>
+    public BridgePlugin(IpamInvoker? ipam = null, LinkRemovalPolicy? removal = null, HostNetwork? host = null, string? lockDirectory = null)
     {
+        _lockDirectory = lockDirectory ?? BridgeLock.DefaultDirectory;
         _ipam = ipam ?? IpamInvoker.Default;
         _removal = removal ?? LinkRemovalPolicy.InProcess;
         _host = host ?? HostNetwork.Current;
@@ -59,7 +63,7 @@ public class BridgePlugin : CniPlugin
         ((Link bridge, Link hostVeth), CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, conf.IsLayer3, () =>
         {
             Link br, veth;
-            using (BridgeLock.Shared(conf.BridgeName)) // a failed ADD's rollback must not delete the bridge under us
+            using (BridgeLock.Shared(_lockDirectory, conf.BridgeName)) // a failed ADD's rollback must not delete the bridge under us
             {
                 br = EnsureBridge(host, conf, tx);
                 trace.Mark("bridge");
@@ -189,7 +193,7 @@ public class BridgePlugin : CniPlugin
                     Mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null,
                     VlanFiltering = conf.VlanFiltering ? true : null,
                 });
-                tx.OnRollback($"delete bridge {name} (created by this ADD) unless another port joined it", () => DeleteBridgeIfUnused(host, name));
+                tx.OnRollback($"delete bridge {name} (created by this ADD) unless another port joined it", () => DeleteBridgeIfUnused(host, name, _lockDirectory));
             }
             catch (NetlinkException ex) when (ex.IsExists)
             {
@@ -216,9 +220,9 @@ public class BridgePlugin : CniPlugin
         return host.GetLink(bridge.Index);
     }
 
-    internal static void DeleteBridgeIfUnused(RtNetlink host, string name)
+    internal static void DeleteBridgeIfUnused(RtNetlink host, string name, string lockDirectory)
     {
-        using BridgeLock exclusive = BridgeLock.Exclusive(name); // waits for ADDs that found the bridge and are attaching
+        using BridgeLock exclusive = BridgeLock.Exclusive(lockDirectory, name); // waits for ADDs that found the bridge and are attaching
         Link? bridge = host.FindLink(name);
         if (bridge is null || bridge.Kind != "bridge")
             return;
@@ -350,7 +354,7 @@ public class BridgePlugin : CniPlugin
             string bridgeName = bridge.Name, targetName = target.Name;
             tx.OnRollback($"remove gateway address {gw} from {targetName} unless another port uses it", () =>
             {
-                using BridgeLock exclusive = BridgeLock.Exclusive(bridgeName);
+                using BridgeLock exclusive = BridgeLock.Exclusive(_lockDirectory, bridgeName);
                 if (host.FindLink(targetName) is { } link && !UsedByOtherPorts(host, bridgeName, ownPort.Index, vlan))
                 {
                     try
@@ -451,7 +455,7 @@ public class BridgePlugin : CniPlugin
     /// The gateway interface of a VLAN: a veth pair in the host named <c>BRIDGE.VLAN</c> whose other end is an access
     /// port of the VLAN on the bridge. Created once per bridge and VLAN, shared by every attachment.
     /// </summary>
-    private static Link EnsureVlanGateway(RtNetlink host, Link bridge, Link ownPort, BridgeSettings conf, AddTransaction tx)
+    private Link EnsureVlanGateway(RtNetlink host, Link bridge, Link ownPort, BridgeSettings conf, AddTransaction tx)
     {
         string name = $"{bridge.Name}.{conf.Options.Vlan}";
         Link? existing = host.FindLink(name);
@@ -474,7 +478,7 @@ public class BridgePlugin : CniPlugin
         int vlan = conf.Options.Vlan;
         tx.OnRollback($"delete vlan gateway {name} (created by this ADD) unless another port of VLAN {vlan} uses it", () =>
         {
-            using BridgeLock exclusive = BridgeLock.Exclusive(bridgeName);
+            using BridgeLock exclusive = BridgeLock.Exclusive(_lockDirectory, bridgeName);
             if (host.FindLink(name) is { } gateway && !UsedByOtherPorts(host, bridgeName, ownPort.Index, vlan))
                 host.DeleteLink(gateway.Index);
         });

@@ -110,6 +110,6 @@ public sealed class BridgeHarness : PluginHarness
     protected override void DisposeResources()
     {
         _hostHandle?.Dispose();
-        File.Delete(Path.Combine(BridgeLock.Directory, BridgeName + ".lock"));
+        File.Delete(Path.Combine(BridgeLock.DefaultDirectory, BridgeName + ".lock"));
     }
 }

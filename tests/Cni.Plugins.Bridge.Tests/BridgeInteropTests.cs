@@ -164,7 +164,7 @@ public class BridgeInteropTests
             Podman("rm", "-f", c2);
             Podman("rmi", "-f", image);
             Shell.Try("ip", "netns", "del", hostNs); // takes the bridge and any rule with it
-            File.Delete(Path.Combine(BridgeLock.Directory, bridgeName + ".lock"));
+            File.Delete(Path.Combine(BridgeLock.DefaultDirectory, bridgeName + ".lock"));
             Directory.Delete(work, recursive: true);
         }
     }

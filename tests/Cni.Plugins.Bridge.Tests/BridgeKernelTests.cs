@@ -300,20 +300,18 @@ public class BridgeKernelTests
         // ADD A created the bridge and failed; ADD B found the bridge and is attaching its port. A's rollback must wait
         // for B (BridgeLock), then see B's port and keep the bridge; with no port left it deletes it.
         using var h = new BridgeHarness();
-        string saved = BridgeLock.Directory;
-        BridgeLock.Directory = Path.Combine(h.DataDir, "locks");
-        try
+        string locks = Path.Combine(h.DataDir, "locks");
         {
             Shell.Run("ip", "-n", h.HostNs, "link", "add", h.BridgeName, "type", "bridge");
             string port = TestEnvironment.UniqueName("tbp"), peer = TestEnvironment.UniqueName("tbq");
             Task rollback;
-            using (BridgeLock attaching = BridgeLock.Shared(h.BridgeName))
+            using (BridgeLock attaching = BridgeLock.Shared(locks, h.BridgeName))
             {
                 Assert.That(attaching.IsHeld, Is.True);
                 rollback = Task.Run(() =>
                 {
                     using var host = Cni.Netlink.RtNetlink.Open(h.HostNetNs);
-                    BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName);
+                    BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName, locks);
                 });
                 Assert.That(rollback.Wait(300), Is.False, "the rollback deleted the bridge while an ADD was attaching to it");
                 Assert.That(h.BridgeExists(), Is.True);
@@ -325,12 +323,8 @@ public class BridgeKernelTests
 
             Shell.Run("ip", "-n", h.HostNs, "link", "del", port);
             using (var host = Cni.Netlink.RtNetlink.Open(h.HostNetNs))
-                BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName);
+                BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName, locks);
             Assert.That(h.BridgeExists(), Is.False, "an unused bridge created by the failed ADD goes");
-        }
-        finally
-        {
-            BridgeLock.Directory = saved;
         }
     }
 
