@@ -60,6 +60,11 @@ internal sealed class PodmanWorld : IDisposable
             """);
         try
         {
+            Shell.Result backend = Try("info", "--format", "{{.Host.NetworkBackend}} {{.Version.Version}}");
+            if (backend.ExitCode != 0)
+                Assert.Ignore("podman info failed: " + backend.Stderr.Trim());
+            if (!backend.Stdout.StartsWith("cni ", StringComparison.Ordinal))
+                Assert.Ignore($"podman does not take the CNI backend here (network backend and version: {backend.Stdout.Trim()}; podman 5 removed CNI): apt-get install podman (4.x, Debian 12)");
             string tar = BuildRootfsTar(busybox);
             Podman("import", "-q", tar, Image);
             // Can podman run a container here at all? If not, say exactly why.
