@@ -10,6 +10,7 @@ using Cni.Plugins.Loopback;
 using Cni.Plugins.Macvlan;
 using Cni.Plugins.Portmap;
 using Cni.Plugins.Ptp;
+using Cni.Plugins.Tap;
 using Cni.Plugins.Tuning;
 using Cni.Plugins.Vlan;
 using Cni.Spec;
@@ -21,7 +22,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bandwidth", "bridge", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tuning", "vlan"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tap", "tuning", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -38,6 +39,7 @@ internal static class PluginTable
         "portmap" => new PortmapPlugin(),
         "ptp" => new PtpPlugin(ipam, removal),
         "static" => new StaticPlugin(),
+        "tap" => new TapPlugin(ipam, removal),
         "tuning" => new TuningPlugin(),
         "vlan" => new VlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         _ => null,
