@@ -1,6 +1,7 @@
 using Cni.Plugins.Bandwidth;
 using Cni.Plugins.Bridge;
 using Cni.Plugins.Common;
+using Cni.Plugins.Dummy;
 using Cni.Plugins.Firewall;
 using Cni.Plugins.HostDevice;
 using Cni.Plugins.Ipam.HostLocal;
@@ -22,7 +23,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bandwidth", "bridge", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tap", "tuning", "vlan"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tap", "tuning", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -30,6 +31,7 @@ internal static class PluginTable
     {
         "bandwidth" => new BandwidthPlugin(),
         "bridge" => new BridgePlugin(ipam, removal),
+        "dummy" => new DummyPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "firewall" => new FirewallPlugin(),
         "host-device" => new HostDevicePlugin(ipam),
         "host-local" => new HostLocalPlugin(),
