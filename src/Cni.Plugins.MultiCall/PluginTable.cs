@@ -14,6 +14,7 @@ using Cni.Plugins.Ptp;
 using Cni.Plugins.Tap;
 using Cni.Plugins.Tuning;
 using Cni.Plugins.Vlan;
+using Cni.Plugins.Vrf;
 using Cni.Spec;
 
 namespace Cni.Plugins.MultiCall;
@@ -23,7 +24,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tap", "tuning", "vlan"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tap", "tuning", "vlan", "vrf"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -44,6 +45,7 @@ internal static class PluginTable
         "tap" => new TapPlugin(ipam, removal),
         "tuning" => new TuningPlugin(),
         "vlan" => new VlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
+        "vrf" => new VrfPlugin(),
         _ => null,
     };
 
