@@ -1,7 +1,9 @@
 using Cni.Plugins.Bandwidth;
 using Cni.Plugins.Bridge;
 using Cni.Plugins.Common;
+using Cni.Plugins.Dummy;
 using Cni.Plugins.Firewall;
+using Cni.Plugins.HostDevice;
 using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.Static;
 using Cni.Plugins.Ipvlan;
@@ -9,8 +11,10 @@ using Cni.Plugins.Loopback;
 using Cni.Plugins.Macvlan;
 using Cni.Plugins.Portmap;
 using Cni.Plugins.Ptp;
+using Cni.Plugins.Tap;
 using Cni.Plugins.Tuning;
 using Cni.Plugins.Vlan;
+using Cni.Plugins.Vrf;
 using Cni.Spec;
 
 namespace Cni.Plugins.MultiCall;
@@ -20,7 +24,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bandwidth", "bridge", "firewall", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tuning", "vlan"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tap", "tuning", "vlan", "vrf"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -28,7 +32,9 @@ internal static class PluginTable
     {
         "bandwidth" => new BandwidthPlugin(),
         "bridge" => new BridgePlugin(ipam, removal),
+        "dummy" => new DummyPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "firewall" => new FirewallPlugin(),
+        "host-device" => new HostDevicePlugin(ipam),
         "host-local" => new HostLocalPlugin(),
         "ipvlan" => new IpvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "loopback" => new LoopbackPlugin(),
@@ -36,8 +42,10 @@ internal static class PluginTable
         "portmap" => new PortmapPlugin(),
         "ptp" => new PtpPlugin(ipam, removal),
         "static" => new StaticPlugin(),
+        "tap" => new TapPlugin(ipam, removal),
         "tuning" => new TuningPlugin(),
         "vlan" => new VlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
+        "vrf" => new VrfPlugin(),
         _ => null,
     };
 

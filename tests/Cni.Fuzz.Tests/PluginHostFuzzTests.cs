@@ -14,6 +14,10 @@ using Cni.Plugins.Tuning;
 using Cni.Plugins.Bandwidth;
 using Cni.Plugins.Firewall;
 using Cni.Plugins.Portmap;
+using Cni.Plugins.HostDevice;
+using Cni.Plugins.Tap;
+using Cni.Plugins.Dummy;
+using Cni.Plugins.Vrf;
 using Cni.Spec;
 
 namespace Cni.Fuzz.Tests;
@@ -47,7 +51,7 @@ public class PluginHostFuzzTests
         yield return new TestCaseData("ipvlan").SetArgDisplayNames("ipvlan");
         yield return new TestCaseData("host-local").SetArgDisplayNames("host-local");
         yield return new TestCaseData("static").SetArgDisplayNames("static");
-        foreach (string type in new[] { "ptp", "tuning", "bandwidth", "firewall", "portmap" })
+        foreach (string type in new[] { "ptp", "tuning", "bandwidth", "firewall", "portmap", "host-device", "tap", "dummy", "vrf" })
             yield return new TestCaseData(type).SetArgDisplayNames(type);
     }
 
@@ -70,6 +74,10 @@ public class PluginHostFuzzTests
             HostLocalConfigParser.Parse(r.RawConfig.Span, r.Args.Get("IP"));
         }),
         "static" => new StaticPlugin(),
+        "host-device" => new ParseOnlyPlugin(new HostDevicePlugin(), r => HostDevicePlugin.LoadConf(r)),
+        "tap" => new TapPlugin() is var tap ? new ParseOnlyPlugin(tap, r => tap.LoadConf(r)) : null!,
+        "dummy" => new ParseOnlyPlugin(new DummyPlugin(), r => DummyPlugin.LoadConf(r)),
+        "vrf" => new ParseOnlyPlugin(new VrfPlugin(), r => VrfPlugin.LoadConf(r)),
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 

@@ -153,7 +153,8 @@ public sealed class FakeSubInterfaceKernel : ISubInterfaceKernel
             kernel.Fail("create", "add link");
             if (kernel.MissingKinds.Contains(spec.Kind))
                 throw new NetlinkException(NetlinkException.EOPNOTSUPP, "add link", "Unknown device type");
-            Link master = FindLink(spec.MasterIndex) ?? throw new NetlinkException(NetlinkException.ENODEV, "add link", "no such device");
+            // MasterIndex 0: a link without a master (dummy), which the kernel gives MTU 1500.
+            Link? master = spec.MasterIndex == 0 ? null : FindLink(spec.MasterIndex) ?? throw new NetlinkException(NetlinkException.ENODEV, "add link", "no such device");
             if (dest[name] is not null || kernel.NamesCheckedInCreatingNamespace && ns[name] is not null)
                 throw new NetlinkException(NetlinkException.EEXIST, "add link", "File exists");
             var link = new Link
@@ -161,9 +162,9 @@ public sealed class FakeSubInterfaceKernel : ISubInterfaceKernel
                 Index = dest.NextIndex(),
                 Name = name,
                 Kind = spec.Kind,
-                Mtu = spec.Mtu ?? master.Mtu,
-                MacAddress = spec.Mac ?? (spec.Kind == "ipvlan" ? master.MacAddress : new PhysicalAddress([0x0a, 0x58, 0, 0, 0, (byte)master.Index])),
-                ParentIndex = master.Index,
+                Mtu = spec.Mtu ?? master?.Mtu ?? 1500,
+                MacAddress = spec.Mac ?? (spec.Kind == "ipvlan" ? master!.MacAddress : new PhysicalAddress([0x0a, 0x58, 0, 0, 0, (byte)(master?.Index ?? 0)])),
+                ParentIndex = master?.Index,
             };
             dest.Links.Add(kernel.Describe?.Invoke(spec, link) ?? link);
         }
