@@ -9,6 +9,7 @@ using Cni.Plugins.Loopback;
 using Cni.Plugins.Macvlan;
 using Cni.Plugins.Portmap;
 using Cni.Plugins.Ptp;
+using Cni.Plugins.Sbr;
 using Cni.Plugins.Tuning;
 using Cni.Plugins.Vlan;
 using Cni.Spec;
@@ -20,7 +21,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bandwidth", "bridge", "firewall", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tuning", "vlan"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "firewall", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tuning", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -35,6 +36,7 @@ internal static class PluginTable
         "macvlan" => new MacvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "portmap" => new PortmapPlugin(),
         "ptp" => new PtpPlugin(ipam, removal),
+        "sbr" => new SbrPlugin(),
         "static" => new StaticPlugin(),
         "tuning" => new TuningPlugin(),
         "vlan" => new VlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
