@@ -138,7 +138,8 @@ public class SbrPlugin : CniPlugin
         {
             AddRule(nl, ip.Address.Address, table, tx);
             AddressFamily family = ip.Address.Family;
-            if ((conf.StaticGateway(family) ?? ip.Gateway) is IPAddress gw)
+            IPAddress? staticGateway = conf.StaticGateway(family);
+            if ((staticGateway ?? ip.Gateway) is IPAddress gw)
             {
                 var def = new Route { Family = family, Destination = family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, Gateway = gw, Table = table, OutputLinkIndex = link.Index };
                 try
@@ -151,7 +152,9 @@ public class SbrPlugin : CniPlugin
                 }
                 tx.OnRollback($"delete {def}", () => IgnoreNotFound(() => nl.DeleteRoute(def)));
             }
-            foreach (Route r in linkRoutes.Where(r => BelongsTo(r, ip.Address)))
+            // A configured gateway wins: main's default route of the family is not copied over it (the reference's
+            // replace would put prevResult's gateway back).
+            foreach (Route r in linkRoutes.Where(r => BelongsTo(r, ip.Address) && !(staticGateway is not null && r.IsDefault && r.EffectiveFamily == family)))
             {
                 // Replace: the default route just added may be among them.
                 Route copy = CopyTo(r, table);

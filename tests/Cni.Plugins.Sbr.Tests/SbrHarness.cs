@@ -99,7 +99,7 @@ public sealed class SbrHarness : PluginHarness
 
     /// <summary><c>ip [-6] route show table T</c> in <paramref name="ns"/>, one route per line.</summary>
     public static string[] Table(string ns, string table, bool v6 = false) =>
-        Lines(Shell.Run("ip", "-n", ns, v6 ? "-6" : "-4", "route", "show", "table", table).Stdout);
+        Lines(Shell.Try("ip", "-n", ns, v6 ? "-6" : "-4", "route", "show", "table", table).Stdout); // a table never used does not exist
 
     /// <summary>Both families of <c>ip route show table all</c> in <paramref name="ns"/>, sorted.</summary>
     public static string[] AllRoutes(string ns) =>
