@@ -16,8 +16,8 @@ public sealed class SbrHarness : PluginHarness
 {
     private string? _hostNs;
 
-    /// <summary>Every version the reference's sbr accepts that has interfaces in results.</summary>
-    public static readonly string[] Versions = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
+    /// <summary>Every spec version (0.1.0 and 0.2.0 results have no interfaces: every address is the interface's).</summary>
+    public static readonly string[] Versions = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
 
     /// <summary>A harness, by default in process.</summary>
     public SbrHarness(Mode mode = Mode.InProcess)

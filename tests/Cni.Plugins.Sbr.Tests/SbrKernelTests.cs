@@ -38,7 +38,7 @@ public class SbrKernelTests
             Assert.That(SbrHarness.Table(ns, "main", v6: true), Is.Empty);
         });
 
-        if (version is not ("0.3.0" or "0.3.1"))
+        if (version is not ("0.1.0" or "0.2.0" or "0.3.0" or "0.3.1"))
             (await h.RunAsync("CHECK", conf, SbrHarness.NsPath(ns), "c1", "eth0")).AssertSuccess();
 
         (await h.DelAsync(conf, SbrHarness.NsPath(ns), "c1")).AssertSuccess();
