@@ -161,4 +161,39 @@ public class SbrKernelTests
         (await h.DelAsync(SbrHarness.WithPrev(h.SbrConf("1.0.0"), prev1), SbrHarness.NsPath(ns1), "c1")).AssertSuccess();
         Assert.That(SbrHarness.ExtraRules(ns2), Has.Length.EqualTo(2), "rules live in each container's own namespace");
     }
+
+    [Test]
+    public async Task TwoInterfacesAddedAtOnceGetTablesOfTheirOwn()
+    {
+        using var h = new SbrHarness();
+        (string ns, CniResult prev0) = h.Container();
+        // A second interface, net1, the way a second network's ptp would leave it (no default route of its own).
+        string hostIf = TestEnvironment.UniqueName("vh");
+        Shell.Run("ip", "-n", h.HostNs, "link", "add", hostIf, "type", "veth", "peer", "name", "net1", "netns", ns);
+        Shell.Run("ip", "-n", h.HostNs, "addr", "add", "10.94.0.1/24", "dev", hostIf);
+        Shell.Run("ip", "-n", h.HostNs, "link", "set", hostIf, "up");
+        Shell.Run("ip", "-n", ns, "addr", "add", "10.94.0.2/24", "dev", "net1");
+        Shell.Run("ip", "-n", ns, "link", "set", "net1", "up");
+        var prev1 = new CniResult
+        {
+            Interfaces = [new CniInterface { Name = hostIf }, new CniInterface { Name = "net1", Sandbox = SbrHarness.NsPath(ns) }],
+            Ips = [new CniIPConfig { Interface = 1, Address = IPPrefix.Parse("10.94.0.2/24"), Gateway = System.Net.IPAddress.Parse("10.94.0.1") }],
+        };
+
+        // Both at once: the lock on the namespace keeps them from picking the same free table.
+        Task<PluginOutput> a = Task.Run(() => h.AddAsync(SbrHarness.WithPrev(h.SbrConf("1.0.0"), prev0), ns, "c1", "eth0"));
+        Task<PluginOutput> b = Task.Run(() => h.AddAsync(SbrHarness.WithPrev(h.SbrConf("1.0.0"), prev1), ns, "c1", "net1"));
+        (await a).AssertSuccess();
+        (await b).AssertSuccess();
+        string[] rules = SbrHarness.ExtraRules(ns);
+        Assert.That(rules, Has.Length.EqualTo(3));
+        string[] tables = rules.Select(r => r.Split(' ')[^1]).ToArray();
+        Assert.That(tables, Is.Unique, string.Join("; ", rules));
+        string net1Table = rules.Single(r => r.Contains("10.94.0.2", StringComparison.Ordinal)).Split(' ')[^1];
+        Assert.That(SbrHarness.Table(ns, net1Table), Is.EqualTo(new[] { "default via 10.94.0.1 dev net1", "10.94.0.0/24 dev net1 proto kernel scope link src 10.94.0.2" }));
+
+        (await h.DelAsync(SbrHarness.WithPrev(h.SbrConf("1.0.0"), prev1), SbrHarness.NsPath(ns), "c1", "net1")).AssertSuccess();
+        Assert.That(SbrHarness.ExtraRules(ns), Has.Length.EqualTo(2), "eth0's rules stay");
+        Assert.That(SbrHarness.Table(ns, net1Table), Is.Empty);
+    }
 }
