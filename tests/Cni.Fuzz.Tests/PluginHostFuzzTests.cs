@@ -11,6 +11,7 @@ using Cni.Plugins.Macvlan;
 using Cni.Plugins.Vlan;
 using Cni.Plugins.Ptp;
 using Cni.Plugins.Tuning;
+using Cni.Plugins.Sbr;
 using Cni.Plugins.Bandwidth;
 using Cni.Plugins.Firewall;
 using Cni.Plugins.Portmap;
@@ -47,7 +48,7 @@ public class PluginHostFuzzTests
         yield return new TestCaseData("ipvlan").SetArgDisplayNames("ipvlan");
         yield return new TestCaseData("host-local").SetArgDisplayNames("host-local");
         yield return new TestCaseData("static").SetArgDisplayNames("static");
-        foreach (string type in new[] { "ptp", "tuning", "bandwidth", "firewall", "portmap" })
+        foreach (string type in new[] { "ptp", "tuning", "bandwidth", "firewall", "portmap", "sbr" })
             yield return new TestCaseData(type).SetArgDisplayNames(type);
     }
 
@@ -69,6 +70,7 @@ public class PluginHostFuzzTests
                 HostLocalPlugin.ReadValidAttachments(r.RawConfig.Span);
             HostLocalConfigParser.Parse(r.RawConfig.Span, r.Args.Get("IP"));
         }),
+        "sbr" => new ParseOnlyPlugin(new SbrPlugin(), r => SbrSettings.Load(r)),
         "static" => new StaticPlugin(),
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
