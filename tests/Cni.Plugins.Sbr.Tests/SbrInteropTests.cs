@@ -6,8 +6,8 @@ using Cni.TestSupport;
 namespace Cni.Plugins.Sbr.Tests;
 
 /// <summary>
-/// The published sbr run by libcni (cnirun) inside a throwaway "host" namespace, chained after our ptp and after the
-/// reference ptp; and compared with the reference sbr on the same container layout.
+/// The published sbr run by libcni (cnirun) inside a throwaway "host" namespace, chained after ptp or bridge (ours and the
+/// reference ones); and compared with the reference sbr on the same container layout.
 /// </summary>
 [TestFixture]
 [Category(Category.Interop)]
@@ -16,32 +16,39 @@ namespace Cni.Plugins.Sbr.Tests;
 public class SbrInteropTests
 {
     private static readonly string[] LibcniVersions = ["0.3.1", "0.4.0", "1.0.0"];
-    private static readonly string[] Ptps = ["ours", "reference"];
+    private static readonly string[] Sides = ["ours", "reference"];
+    private static readonly string[] InterfacePlugins = ["ptp", "bridge"];
 
     [Test]
-    public async Task LibcniChainsSbrAfterPtp([ValueSource(nameof(LibcniVersions))] string version, [ValueSource(nameof(Ptps))] string ptpSide)
+    public async Task LibcniChainsSbrAfterAnInterfacePlugin([ValueSource(nameof(LibcniVersions))] string version,
+        [ValueSource(nameof(InterfacePlugins))] string plugin, [ValueSource(nameof(Sides))] string side)
     {
         TestEnvironment.RequireRoot();
         string cnirun = TestEnvironment.RequireTool("cnirun", "build it with: bash ../shared/tools/cnirun/build.sh");
         TestEnvironment.RequireTool("busybox", "apt-get install busybox-static");
         using var h = new SbrHarness(Mode.Binary);
-        if (ptpSide == "reference")
+        if (side == "reference")
         {
             // A CNI_PATH where sbr is ours and everything else the reference's.
             string dir = Directory.CreateDirectory(Path.Combine(h.DataDir, "bin")).FullName;
             File.CreateSymbolicLink(Path.Combine(dir, "sbr"), h.BinaryPath!);
-            foreach (string t in new[] { "ptp", "host-local" })
+            foreach (string t in new[] { plugin, "host-local" })
                 File.CreateSymbolicLink(Path.Combine(dir, t), TestEnvironment.RequireReferencePlugin(t));
             h.CniPath = dir;
         }
         else
         {
-            TestEnvironment.RequirePublishedPlugin("ptp");
+            TestEnvironment.RequirePublishedPlugin(plugin);
         }
         string ns1 = h.CreateNamespace(), ns2 = h.CreateNamespace();
         JsonObject ipam = h.HostLocal("10.92.0.0/24", "fd00:92::/64");
         ipam["routes"] = JsonNode.Parse("""[{"dst": "0.0.0.0/0"}, {"dst": "::/0"}]""");
-        var ptp = new JsonObject { ["type"] = "ptp", ["ipam"] = ipam };
+        var ptp = new JsonObject { ["type"] = plugin, ["ipam"] = ipam };
+        if (plugin == "bridge")
+        {
+            ptp["bridge"] = TestEnvironment.UniqueName("br");
+            ptp["isGateway"] = true;
+        }
         var sbr = new JsonObject { ["type"] = "sbr" };
         Dictionary<string, string> env = h.WriteConfList(version, ptp, sbr);
 
@@ -56,16 +63,16 @@ public class SbrInteropTests
         {
             Assert.That(SbrHarness.ExtraRules(ns1), Is.EqualTo(new[] { $"32765: from {a1[0]} lookup 100", $"32765: from {a1[1]} lookup 101" }));
             Assert.That(SbrHarness.Table(ns1, "100"), Does.Contain($"default via {gw4} dev eth0"));
-            Assert.That(SbrHarness.Table(ns1, "main"), Is.Empty, "ptp's routes moved out of main");
+            Assert.That(SbrHarness.Table(ns1, "main"), Is.Empty, "the interface's routes moved out of main");
         });
         // Only traffic from the pod's own address is routed now (through its table).
         Assert.That(Shell.Try("ip", "netns", "exec", ns1, "busybox", "ping", "-c1", "-W2", "-I", a1[0], a2[0]).ExitCode, Is.Zero, "IPv4 from pod1's address -> pod2");
         Assert.That(Shell.Try("ip", "netns", "exec", ns1, "busybox", "ping", "-c1", "-W2", a2[0]).ExitCode, Is.Not.Zero, "no route in main without a source");
 
-        if (ptpSide == "reference" && version != "0.3.1")
+        if (side == "reference" && version != "0.3.1")
         {
-            // The reference ptp's CHECK looks for its gateway route in main only, where sbr no longer leaves it: a chain
-            // of the reference ptp and sbr (either ours or theirs) cannot pass CHECK.
+            // The reference ptp's and bridge's CHECK look for the gateway route in main only, where sbr no longer leaves
+            // it: a chain of either with sbr (ours or theirs) cannot pass CHECK; libcni stops before sbr's CHECK.
             PluginOutput check = await h.CniRunAsync(cnirun, env, "check", ns1, "pod1");
             Assert.That(check.Stdout + check.Stderr, Does.Contain($"Failed to find Gateway {gw4}"));
         }
