@@ -1,6 +1,4 @@
-using System.Runtime.InteropServices;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using Cni.Spec.Platform;
 
 namespace Cni.Plugins.Bridge;
 
@@ -12,62 +10,41 @@ namespace Cni.Plugins.Bridge;
 /// join, and an ADD that comes after the deletion creates the bridge anew. Best effort: where the lock file cannot
 /// be created (read-only <c>/run</c>) everything proceeds unlocked, as before.
 /// </summary>
-internal sealed partial class BridgeLock : IDisposable
+internal sealed class BridgeLock : IDisposable
 {
-    private const int LOCK_SH = 1;
-    private const int LOCK_EX = 2;
+    /// <summary>Where the lock files live unless the plugin is given another directory.</summary>
+    public const string DefaultDirectory = "/run/cni/bridge";
 
-    /// <summary>Where the lock files live (tests point it elsewhere).</summary>
-    internal static string Directory { get; set; } = "/run/cni/bridge";
+    private FileLock? _lock;
 
-    private int _fd;
-
-    private BridgeLock(int fd) => _fd = fd;
+    private BridgeLock(FileLock? held) => _lock = held;
 
     /// <summary>Held while an ADD finds or creates the bridge and attaches its port.</summary>
-    public static BridgeLock Shared(string bridge) => Take(bridge, LOCK_SH);
+    public static BridgeLock Shared(string directory, string bridge) => Take(directory, bridge, exclusive: false);
 
     /// <summary>Held while a rollback checks that the bridge is unused and deletes it.</summary>
-    public static BridgeLock Exclusive(string bridge) => Take(bridge, LOCK_EX);
+    public static BridgeLock Exclusive(string directory, string bridge) => Take(directory, bridge, exclusive: true);
 
-    private static unsafe BridgeLock Take(string bridge, int operation)
+    private static BridgeLock Take(string directory, string bridge, bool exclusive)
     {
         try
         {
-            System.IO.Directory.CreateDirectory(Directory);
+            Directory.CreateDirectory(directory);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return new BridgeLock(-1);
+            return new BridgeLock(null);
         }
-        byte[] path = System.Text.Encoding.UTF8.GetBytes(Path.Combine(Directory, bridge + ".lock") + "\0");
-        int fd;
-        fixed (byte* p = path)
-            fd = open(p, O_RDONLY | O_CREAT | O_CLOEXEC, 0x180 /* 0600 */);
-        if (fd < 0)
-            return new BridgeLock(-1);
-        while (Flock(fd, operation) != 0)
-        {
-            if (Marshal.GetLastPInvokeError() != EINTR)
-            {
-                close(fd);
-                return new BridgeLock(-1);
-            }
-        }
-        return new BridgeLock(fd);
+        return new BridgeLock(FileLock.TryAcquire(Path.Combine(directory, bridge + ".lock"), exclusive));
     }
 
     /// <summary>True when the lock is held (false when it could not be taken and we proceed unlocked).</summary>
-    public bool IsHeld => _fd >= 0;
+    public bool IsHeld => _lock is not null;
 
-    /// <summary>Releases the lock (closing the only descriptor of the lock file releases the flock).</summary>
+    /// <summary>Releases the lock.</summary>
     public void Dispose()
     {
-        if (_fd >= 0)
-            close(_fd);
-        _fd = -1;
+        _lock?.Dispose();
+        _lock = null;
     }
-
-    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int Flock(int fd, int operation);
 }

@@ -15,14 +15,23 @@ public class BridgePlugin : CniPlugin
 {
     private readonly IpamInvoker _ipam;
     private readonly LinkRemovalPolicy _removal;
+    private readonly HostNetwork _host;
+    private readonly string _lockDirectory;
 
     /// <summary>Creates the plugin.</summary>
     /// <param name="ipam">Runs the IPAM plugin (<see cref="IpamInvoker.Default"/>, always a process, when null).</param>
     /// <param name="removal">How veths are deleted (<see cref="LinkRemovalPolicy.InProcess"/> when null).</param>
-    public BridgePlugin(IpamInvoker? ipam = null, LinkRemovalPolicy? removal = null)
+    /// <param name="host">The namespace treated as the host: where the bridge and the host ends of the veths live, whose
+    /// sysctls (forwarding, <c>accept_ra</c>) are written and where nft/iptables run (<see cref="HostNetwork.Current"/>,
+    /// the namespace the plugin runs in, when null).</param>
+    /// <param name="lockDirectory">Where the per-bridge lock files live (<c>/run/cni/bridge</c> when null): plugins that
+    /// share bridges must share it.</param>
+    public BridgePlugin(IpamInvoker? ipam = null, LinkRemovalPolicy? removal = null, HostNetwork? host = null, string? lockDirectory = null)
     {
+        _lockDirectory = lockDirectory ?? BridgeLock.DefaultDirectory;
         _ipam = ipam ?? IpamInvoker.Default;
         _removal = removal ?? LinkRemovalPolicy.InProcess;
+        _host = host ?? HostNetwork.Current;
     }
 
     private static readonly TimeSpan PortUpTimeout = TimeSpan.FromSeconds(2.5);
@@ -44,7 +53,7 @@ public class BridgePlugin : CniPlugin
         var trace = new Trace(request);
         BridgeSettings conf = BridgeSettings.Load(request);
         using ContainerNamespace container = ContainerNamespace.Open(request.NetNs);
-        using RtNetlink host = RtNetlink.Open();
+        using RtNetlink host = _host.OpenNetlink();
         await using var tx = new AddTransaction(request.Environment.Stderr, _ipam);
         trace.Mark("configuration loaded, namespace opened");
 
@@ -54,7 +63,7 @@ public class BridgePlugin : CniPlugin
         ((Link bridge, Link hostVeth), CniResult? ipam) = await tx.MakeLinksWithIpamAsync(request, conf.IsLayer3, () =>
         {
             Link br, veth;
-            using (BridgeLock.Shared(conf.BridgeName)) // a failed ADD's rollback must not delete the bridge under us
+            using (BridgeLock.Shared(_lockDirectory, conf.BridgeName)) // a failed ADD's rollback must not delete the bridge under us
             {
                 br = EnsureBridge(host, conf, tx);
                 trace.Mark("bridge");
@@ -75,9 +84,9 @@ public class BridgePlugin : CniPlugin
         Task nat = Task.CompletedTask;
         if (ipam is not null && conf.Options.IpMasq)
         {
-            tx.OnRollback("remove the masquerade rules", () => IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, CancellationToken.None));
+            tx.OnRollback("remove the masquerade rules", () => IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, CancellationToken.None, _host.Commands));
             IPPrefix[] addresses = ipam.Ips.Select(ip => ip.Address).ToArray();
-            nat = IpMasquerade.SetupAsync(conf.MasqBackend!.Value, addresses, conf.Network, request.IfName, request.ContainerId, cancellationToken);
+            nat = IpMasquerade.SetupAsync(conf.MasqBackend!.Value, addresses, conf.Network, request.IfName, request.ContainerId, cancellationToken, _host.Commands);
         }
         CniResult result;
         try
@@ -101,7 +110,7 @@ public class BridgePlugin : CniPlugin
     /// The link work of ADD after IPAM, in order: configure the container end from the IPAM result, make the bridge
     /// the gateway, bring everything up. Each change registers its undo in <paramref name="tx"/>.
     /// </summary>
-    private static async Task<CniResult> ConfigureAsync(CniRequest request, BridgeSettings conf, CniResult? ipam, ContainerNamespace container,
+    private async Task<CniResult> ConfigureAsync(CniRequest request, BridgeSettings conf, CniResult? ipam, ContainerNamespace container,
         RtNetlink host, Link bridge, Link hostVeth, AddTransaction tx, Trace trace, CancellationToken cancellationToken)
     {
         var result = new CniResult();
@@ -135,8 +144,8 @@ public class BridgePlugin : CniPlugin
         {
             string refId = SpoofCheckId(request);
             // Registered first: a cancelled setup may still have applied its rules, and missing rules are no error to remove.
-            tx.OnRollback("remove the MAC spoof check", () => MacSpoofCheck.TeardownAsync(refId, CancellationToken.None));
-            await MacSpoofCheck.SetupAsync(hostVeth.Name, result.Interfaces[2].Mac!, refId, cancellationToken).ConfigureAwait(false);
+            tx.OnRollback("remove the MAC spoof check", () => MacSpoofCheck.TeardownAsync(refId, CancellationToken.None, _host.Commands));
+            await MacSpoofCheck.SetupAsync(hostVeth.Name, result.Interfaces[2].Mac!, refId, cancellationToken, _host.Commands).ConfigureAwait(false);
         }
 
         if (ipam is not null)
@@ -171,7 +180,7 @@ public class BridgePlugin : CniPlugin
     }
 
     /// <summary>Creates the bridge unless it exists (it must then be a bridge), sets promiscuous mode, and brings it up.</summary>
-    private static Link EnsureBridge(RtNetlink host, BridgeSettings conf, AddTransaction tx)
+    private Link EnsureBridge(RtNetlink host, BridgeSettings conf, AddTransaction tx)
     {
         string name = conf.BridgeName;
         Link? bridge = host.FindLink(name);
@@ -184,7 +193,7 @@ public class BridgePlugin : CniPlugin
                     Mtu = conf.Options.Mtu > 0 ? conf.Options.Mtu : null,
                     VlanFiltering = conf.VlanFiltering ? true : null,
                 });
-                tx.OnRollback($"delete bridge {name} (created by this ADD) unless another port joined it", () => DeleteBridgeIfUnused(host, name));
+                tx.OnRollback($"delete bridge {name} (created by this ADD) unless another port joined it", () => DeleteBridgeIfUnused(host, name, _lockDirectory));
             }
             catch (NetlinkException ex) when (ex.IsExists)
             {
@@ -205,15 +214,15 @@ public class BridgePlugin : CniPlugin
         if (conf.Options.PromiscMode && !bridge.IsPromiscuous)
             Kernel(() => host.SetPromiscuous(bridge.Index, true), $"could not set promiscuous mode on \"{name}\"");
         // We own the routes of this interface.
-        ContainerNamespace.ApplySysctls(null, [new SysctlSetting($"net/ipv6/conf/{name}/accept_ra", "0", OnlyIfDifferent: true)]);
+        _host.ApplySysctls([new SysctlSetting($"net/ipv6/conf/{name}/accept_ra", "0", OnlyIfDifferent: true)]);
         if (!bridge.IsUp)
             Kernel(() => host.SetLinkUp(bridge.Index), $"failed to set bridge \"{name}\" up");
         return host.GetLink(bridge.Index);
     }
 
-    internal static void DeleteBridgeIfUnused(RtNetlink host, string name)
+    internal static void DeleteBridgeIfUnused(RtNetlink host, string name, string lockDirectory)
     {
-        using BridgeLock exclusive = BridgeLock.Exclusive(name); // waits for ADDs that found the bridge and are attaching
+        using BridgeLock exclusive = BridgeLock.Exclusive(lockDirectory, name); // waits for ADDs that found the bridge and are attaching
         Link? bridge = host.FindLink(name);
         if (bridge is null || bridge.Kind != "bridge")
             return;
@@ -260,11 +269,11 @@ public class BridgePlugin : CniPlugin
         tx.OnRollback($"delete veth pair {created}/{ifName}", () =>
         {
             if (host.FindLink(created) is { } veth)
-                _removal.Delete(host, null, veth);
+                _removal.Delete(host, _host.Namespace, veth);
         });
 
         Link hostVeth = host.GetLink(hostName);
-        ContainerNamespace.ApplySysctls(null, [new SysctlSetting($"net/ipv6/conf/{hostName}/accept_ra", "0")]);
+        _host.ApplySysctls([new SysctlSetting($"net/ipv6/conf/{hostName}/accept_ra", "0")]);
         Kernel(() => host.SetLinkUp(hostVeth.Index), $"failed to set \"{hostName}\" up");
         return hostVeth;
     }
@@ -329,7 +338,7 @@ public class BridgePlugin : CniPlugin
     /// <remarks>The VLAN gateway interface and the gateway addresses are shared by every attachment of the bridge (or of
     /// the VLAN): a failed ADD removes one only when it created it and, decided under the bridge's exclusive lock, no
     /// other port of the bridge (of the VLAN) is there to use it (see <see cref="UsedByOtherPorts"/>).</remarks>
-    private static void EnsureGateways(RtNetlink host, Link bridge, Link ownPort, List<IPPrefix> gateways, BridgeSettings conf, CniResult result, AddTransaction tx)
+    private void EnsureGateways(RtNetlink host, Link bridge, Link ownPort, List<IPPrefix> gateways, BridgeSettings conf, CniResult result, AddTransaction tx)
     {
         Link target = bridge;
         int vlan = conf.Options.Vlan;
@@ -345,7 +354,7 @@ public class BridgePlugin : CniPlugin
             string bridgeName = bridge.Name, targetName = target.Name;
             tx.OnRollback($"remove gateway address {gw} from {targetName} unless another port uses it", () =>
             {
-                using BridgeLock exclusive = BridgeLock.Exclusive(bridgeName);
+                using BridgeLock exclusive = BridgeLock.Exclusive(_lockDirectory, bridgeName);
                 if (host.FindLink(targetName) is { } link && !UsedByOtherPorts(host, bridgeName, ownPort.Index, vlan))
                 {
                     try
@@ -366,7 +375,7 @@ public class BridgePlugin : CniPlugin
             forwarding.Add(new("net/ipv6/conf/all/forwarding", "1", Optional: false, OnlyIfDifferent: true));
         try
         {
-            ContainerNamespace.ApplySysctls(null, forwarding);
+            _host.ApplySysctls(forwarding);
         }
         catch (CniException ex)
         {
@@ -446,7 +455,7 @@ public class BridgePlugin : CniPlugin
     /// The gateway interface of a VLAN: a veth pair in the host named <c>BRIDGE.VLAN</c> whose other end is an access
     /// port of the VLAN on the bridge. Created once per bridge and VLAN, shared by every attachment.
     /// </summary>
-    private static Link EnsureVlanGateway(RtNetlink host, Link bridge, Link ownPort, BridgeSettings conf, AddTransaction tx)
+    private Link EnsureVlanGateway(RtNetlink host, Link bridge, Link ownPort, BridgeSettings conf, AddTransaction tx)
     {
         string name = $"{bridge.Name}.{conf.Options.Vlan}";
         Link? existing = host.FindLink(name);
@@ -469,7 +478,7 @@ public class BridgePlugin : CniPlugin
         int vlan = conf.Options.Vlan;
         tx.OnRollback($"delete vlan gateway {name} (created by this ADD) unless another port of VLAN {vlan} uses it", () =>
         {
-            using BridgeLock exclusive = BridgeLock.Exclusive(bridgeName);
+            using BridgeLock exclusive = BridgeLock.Exclusive(_lockDirectory, bridgeName);
             if (host.FindLink(name) is { } gateway && !UsedByOtherPorts(host, bridgeName, ownPort.Index, vlan))
                 host.DeleteLink(gateway.Index);
         });
@@ -523,7 +532,7 @@ public class BridgePlugin : CniPlugin
                     {
                         HashSet<AddressFamily> families = netlink.ListAddresses(link.Index)
                             .Where(a => InterfaceChecks.IsGlobalUnicast(a.IPAddress)).Select(a => a.Family).ToHashSet();
-                        rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, families, cancellationToken);
+                        rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, families, cancellationToken, _host.Commands);
                     }
                     try
                     {
@@ -541,7 +550,7 @@ public class BridgePlugin : CniPlugin
             if (!containerEndDeleted)
             {
                 if (masq)
-                    rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, cancellationToken);
+                    rules = IpMasquerade.TeardownAsync(conf.Network, request.IfName, request.ContainerId, null, cancellationToken, _host.Commands);
                 DeleteHostVeth(request, conf);
             }
 
@@ -556,11 +565,11 @@ public class BridgePlugin : CniPlugin
         await rules.ConfigureAwait(false);
     }
 
-    private static async Task TeardownSpoofCheckAsync(CniRequest request, CancellationToken cancellationToken)
+    private async Task TeardownSpoofCheckAsync(CniRequest request, CancellationToken cancellationToken)
     {
         try
         {
-            await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken).ConfigureAwait(false);
+            await MacSpoofCheck.TeardownAsync(SpoofCheckId(request), cancellationToken, _host.Commands).ConfigureAwait(false);
         }
         catch (CniException ex)
         {
@@ -578,7 +587,7 @@ public class BridgePlugin : CniPlugin
     /// </summary>
     private void DeleteHostVeth(CniRequest request, BridgeSettings conf)
     {
-        using RtNetlink host = RtNetlink.Open();
+        using RtNetlink host = _host.OpenNetlink();
         Link? bridge = host.FindLink(conf.BridgeName);
         if (bridge is null)
             return;
@@ -603,7 +612,7 @@ public class BridgePlugin : CniPlugin
             }
             try
             {
-                _removal.Delete(host, null, veth);
+                _removal.Delete(host, _host.Namespace, veth);
             }
             catch (NetlinkException ex)
             {
@@ -648,9 +657,9 @@ public class BridgePlugin : CniPlugin
         trace.Mark("IPAM CHECK");
     }
 
-    private static void CheckLinks(CniRequest request, BridgeSettings conf, CniResult prev, ContainerNamespace container)
+    private void CheckLinks(CniRequest request, BridgeSettings conf, CniResult prev, ContainerNamespace container)
     {
-        using RtNetlink host = RtNetlink.Open();
+        using RtNetlink host = _host.OpenNetlink();
 
         int bridgeIndexInResult = InterfaceChecks.FindInterface(prev, conf.BridgeName, null);
         int containerIndexInResult = InterfaceChecks.FindInterface(prev, request.IfName, request.NetNs);
@@ -710,7 +719,7 @@ public class BridgePlugin : CniPlugin
         if (conf.IsLayer3)
             await _ipam.GcAsync(request, cancellationToken).ConfigureAwait(false);
         IEnumerable<Attachment> valid = (conf.Options.ValidAttachments ?? []).Select(a => new Attachment(a.ContainerId, a.IfName));
-        await IpMasquerade.GcAsync(conf.Network, valid, cancellationToken).ConfigureAwait(false);
+        await IpMasquerade.GcAsync(conf.Network, valid, cancellationToken, _host.Commands).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

@@ -287,16 +287,17 @@ public static partial class IpMasquerade
             CommandOutput created = await r.RunAsync(tool, ["-w", "-t", "nat", "-N", chain], null, ct).ConfigureAwait(false);
             if (!created.Succeeded && !created.Stderr.Contains("exists", StringComparison.OrdinalIgnoreCase))
                 throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -N {chain} failed: {created.Stderr.Trim()}");
-            await AppendUniqueAsync(r, tool, chain, ["-d", a.ToString(), "-j", "ACCEPT", "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
-            await AppendUniqueAsync(r, tool, chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
+            // A chain this call created is empty: its rules need no look first (each look is a process of its own).
+            bool fresh = created.Succeeded;
+            await AppendUniqueAsync(r, tool, chain, ["-d", a.ToString(), "-j", "ACCEPT", "-m", "comment", "--comment", comment], ct, fresh).ConfigureAwait(false);
+            await AppendUniqueAsync(r, tool, chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment], ct, fresh).ConfigureAwait(false);
             await AppendUniqueAsync(r, tool, "POSTROUTING", ["-s", a.Address.ToString(), "-j", chain, "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
         }
     }
 
-    private static async Task AppendUniqueAsync(ICommandRunner r, string tool, string chain, string[] rule, CancellationToken ct)
+    private static async Task AppendUniqueAsync(ICommandRunner r, string tool, string chain, string[] rule, CancellationToken ct, bool chainIsNew = false)
     {
-        CommandOutput check = await r.RunAsync(tool, ["-w", "-t", "nat", "-C", chain, .. rule], null, ct).ConfigureAwait(false);
-        if (check.Succeeded)
+        if (!chainIsNew && (await r.RunAsync(tool, ["-w", "-t", "nat", "-C", chain, .. rule], null, ct).ConfigureAwait(false)).Succeeded)
             return;
         CommandOutput add = await r.RunAsync(tool, ["-w", "-t", "nat", "-A", chain, .. rule], null, ct).ConfigureAwait(false);
         if (!add.Succeeded)

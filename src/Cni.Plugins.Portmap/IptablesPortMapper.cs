@@ -271,8 +271,9 @@ public sealed class IptablesPortMapper(ICommandRunner commands) : IPortMapper
         CommandOutput created = await RunAsync(tool, ["-t", chain.Table, "-N", chain.Name], ct).ConfigureAwait(false);
         if (!created.Succeeded && !created.Stderr.Contains("exists", StringComparison.OrdinalIgnoreCase))
             throw Failed(tool, ["-t", chain.Table, "-N", chain.Name], created);
+        // A chain this call created is empty: its rules need no look first (each look is an iptables run of its own).
         foreach (string[] rule in chain.Rules)
-            await InsertUniqueAsync(tool, chain.Table, chain.Name, prepend: false, rule, ct).ConfigureAwait(false);
+            await InsertUniqueAsync(tool, chain.Table, chain.Name, prepend: false, rule, ct, chainIsNew: created.Succeeded).ConfigureAwait(false);
         foreach (string entry in chain.EntryChains)
         {
             foreach (string[] rule in chain.EntryRules)
@@ -280,9 +281,9 @@ public sealed class IptablesPortMapper(ICommandRunner commands) : IPortMapper
         }
     }
 
-    private async Task InsertUniqueAsync(string tool, string table, string chain, bool prepend, string[] rule, CancellationToken ct)
+    private async Task InsertUniqueAsync(string tool, string table, string chain, bool prepend, string[] rule, CancellationToken ct, bool chainIsNew = false)
     {
-        if (await ExistsAsync(tool, table, chain, rule, ct).ConfigureAwait(false))
+        if (!chainIsNew && await ExistsAsync(tool, table, chain, rule, ct).ConfigureAwait(false))
             return;
         string[] args = prepend ? ["-t", table, "-I", chain, "1", .. rule] : ["-t", table, "-A", chain, .. rule];
         CommandOutput added = await RunAsync(tool, args, ct).ConfigureAwait(false);

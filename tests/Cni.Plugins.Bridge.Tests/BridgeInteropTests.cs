@@ -4,8 +4,13 @@ using Cni.TestSupport;
 
 namespace Cni.Plugins.Bridge.Tests;
 
-/// <summary>Our published bridge driven by real runtimes: libcni (cnirun) in a chain with the reference plugins, and podman.</summary>
+/// <summary>
+/// Our published bridge driven by real runtimes: libcni (cnirun) in a chain with the reference plugins, and podman.
+/// Each runtime runs inside a private "host" namespace (<c>ip netns exec</c>, <c>nsenter --net</c>), with its own cache
+/// directory, so neither it nor the plugins it runs change the machine's namespace.
+/// </summary>
 [TestFixture]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 [Category(Category.Interop)]
 [NonParallelizable]
 public class BridgeInteropTests
@@ -51,7 +56,9 @@ public class BridgeInteropTests
             };
             File.WriteAllText(Path.Combine(confDir, h.Network + ".conflist"), list.ToJsonString());
             var env = new Dictionary<string, string> { ["NETCONFPATH"] = confDir, ["CNI_PATH"] = bin, ["CNI_CACHE_DIR"] = cacheDir };
-            Shell.Result Cnirun(string verb, string ns, string id) => Shell.Run(cnirun, [verb, h.Network, BridgeHarness.NsPath(ns), id, "eth0"], allowFailure: true, env: env);
+            // libcni runs where the runtime runs: in the harness's host namespace (the plugins it starts inherit it).
+            Shell.Result Cnirun(string verb, string ns, string id) =>
+                Shell.Run("ip", ["netns", "exec", h.HostNs, cnirun, verb, h.Network, BridgeHarness.NsPath(ns), id, "eth0"], allowFailure: true, env: env);
 
             string ns1 = h.CreateNamespace(), ns2 = h.CreateNamespace();
             Shell.Result add1 = Cnirun("add", ns1, "interop1");
@@ -62,6 +69,7 @@ public class BridgeInteropTests
             string peer = Shell.Run("ip", "-n", ns2, "-4", "-o", "addr", "show", "eth0").Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3].Split('/')[0];
             Assert.That(Shell.Ping(ns1, peer), Is.True, "pod1 -> pod2 through the chain");
             Assert.That(Shell.Ping(ns1, "10.95.0.1"), Is.True, "pod1 -> gateway");
+            Assert.That(h.InHostOrThrow("iptables", "-w", "-S", "CNI-FORWARD").Stdout, Does.Contain(peer), "the reference firewall ran after our bridge, in the host namespace");
 
             Shell.Result check = Cnirun("check", ns1, "interop1");
             Assert.That(check.ExitCode, Is.EqualTo(0), check.Stderr + check.Stdout);
@@ -95,6 +103,11 @@ public class BridgeInteropTests
         string bridgeName = TestEnvironment.UniqueName("pbr");
         string c1 = TestEnvironment.UniqueName("c1-"), c2 = TestEnvironment.UniqueName("c2-");
         string confPath = Path.Combine(work, "containers.conf");
+        RootNamespaceGuard.Watch(Cni.Plugins.Common.NetfilterNames.NetworkHash(network));
+        // podman (and the CNI plugins it runs) in a private host namespace: nsenter changes only the network namespace,
+        // so the container namespaces podman mounts below /run/netns stay visible to its later invocations.
+        string hostNs = TestEnvironment.UniqueName("tns");
+        Shell.Run("ip", "netns", "add", hostNs);
         File.WriteAllText(confPath, $"""
             [network]
             network_backend = "cni"
@@ -104,10 +117,11 @@ public class BridgeInteropTests
             runtime = "runc"
             """);
         var env = new Dictionary<string, string> { ["CONTAINERS_CONF"] = confPath };
-        Shell.Result Podman(params string[] args) => Shell.Run(podman, args, allowFailure: true, env: env);
+        Shell.Result Podman(params string[] args) => Shell.Run("nsenter", ["--net=" + BridgeHarness.NsPath(hostNs), "--", podman, .. args], allowFailure: true, env: env);
         string[] limits = ["--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"];
         try
         {
+            Shell.Run("ip", "-n", hostNs, "link", "set", "lo", "up");
             string root = Path.Combine(work, "rootfs", "bin");
             Directory.CreateDirectory(root);
             File.Copy(busybox, Path.Combine(root, "busybox"));
@@ -135,22 +149,22 @@ public class BridgeInteropTests
             Assert.That(ping.ExitCode, Is.EqualTo(0), ping.Stdout + ping.Stderr);
 
             Assert.That(Podman("rm", "-f", c1).ExitCode, Is.EqualTo(0));
-            string ports = Shell.Try("ip", "-o", "link", "show", "master", bridgeName).Stdout;
+            string ports = Shell.Try("ip", "-n", hostNs, "-o", "link", "show", "master", bridgeName).Stdout;
             Assert.That(ports.Trim(), Is.Empty, "no veth left on the bridge");
             string reservations = Directory.Exists(Path.Combine(dataDir, network))
                 ? string.Join(",", Directory.GetFiles(Path.Combine(dataDir, network)).Select(Path.GetFileName).Where(n => n!.StartsWith("10.", StringComparison.Ordinal)))
                 : "";
             Assert.That(reservations, Is.Empty, "no address left reserved");
             string hash = Cni.Plugins.Common.NetfilterNames.NetworkHash(network);
-            Assert.That(Shell.Try("nft", "list", "ruleset").Stdout, Does.Not.Contain(hash), "no masquerade rule left");
+            Assert.That(Shell.Run("ip", "netns", "exec", hostNs, "nft", "list", "ruleset").Stdout, Does.Not.Contain(hash), "no masquerade rule left");
         }
         finally
         {
             Podman("rm", "-f", c1);
             Podman("rm", "-f", c2);
             Podman("rmi", "-f", image);
-            Shell.Try("ip", "link", "del", bridgeName);
-            File.Delete(Path.Combine(BridgeLock.Directory, bridgeName + ".lock"));
+            Shell.Try("ip", "netns", "del", hostNs); // takes the bridge and any rule with it
+            File.Delete(Path.Combine(BridgeLock.DefaultDirectory, bridgeName + ".lock"));
             Directory.Delete(work, recursive: true);
         }
     }

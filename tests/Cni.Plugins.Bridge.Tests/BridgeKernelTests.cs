@@ -43,6 +43,7 @@ public class BridgeKernelTests
         Assert.That(Shell.Ping(ns1, ContainerAddress(r2)), Is.True, "pod1 -> pod2");
         Assert.That(Shell.Ping(ns2, ContainerAddress(r1)), Is.True, "pod2 -> pod1");
         Assert.That(Shell.Ping(ns1, "10.91.0.1"), Is.True, "pod1 -> gateway");
+        Assert.That(h.HostSysctl("net/ipv4/ip_forward"), Is.EqualTo("1"), "isGateway turns forwarding on in the host namespace");
 
         (await h.DelAsync(conf, BridgeHarness.NsPath(ns1), "pod1")).AssertSuccess();
         (await h.DelAsync(conf, BridgeHarness.NsPath(ns2), "pod2")).AssertSuccess();
@@ -65,6 +66,8 @@ public class BridgeKernelTests
         Assert.That(Shell.Ping(ns1, v6peer), Is.True, "IPv6 pod1 -> pod2");
         Assert.That(Shell.Ping(ns1, "fd00:92::1"), Is.True, "IPv6 pod1 -> gateway");
         Assert.That(Shell.Ping(ns1, "10.92.0.1"), Is.True, "IPv4 pod1 -> gateway");
+        Assert.That(h.HostSysctl("net/ipv4/ip_forward"), Is.EqualTo("1"), "IPv4 forwarding in the host namespace");
+        Assert.That(h.HostSysctl("net/ipv6/conf/all/forwarding"), Is.EqualTo("1"), "IPv6 forwarding in the host namespace");
         string routes = Shell.Run("ip", "-n", ns1, "-6", "route", "show", "default").Stdout;
         Assert.That(routes, Does.Contain("via fd00:92::1"));
         Assert.That(Shell.Run("ip", "-n", ns1, "-4", "route", "show", "default").Stdout, Does.Contain("via 10.92.0.1"));
@@ -139,26 +142,27 @@ public class BridgeKernelTests
         string ns = h.CreateNamespace();
         JsonObject r = (await h.AddAsync(conf, ns, "pod1")).AssertSuccess().Json;
         string hostVeth = r["interfaces"]![1]!["name"]!.GetValue<string>();
-        string details = Shell.Run("ip", "-d", "link", "show", hostVeth).Stdout;
+        string details = Shell.Run("ip", "-n", h.HostNs, "-d", "link", "show", hostVeth).Stdout;
         Assert.That(details, Does.Contain("hairpin on"));
         Assert.That(details, Does.Contain("isolated on"));
         (await h.DelAsync(conf, BridgeHarness.NsPath(ns), "pod1")).AssertSuccess();
     }
 
-    private static bool KernelHasBridgeVlanFiltering()
+    /// <summary>Probes with a bridge in the harness's host namespace (never in the machine's).</summary>
+    private static bool KernelHasBridgeVlanFiltering(BridgeHarness h)
     {
         string probe = TestEnvironment.UniqueName("tvf");
-        bool ok = Shell.Try("ip", "link", "add", probe, "type", "bridge", "vlan_filtering", "1").ExitCode == 0;
-        Shell.Try("ip", "link", "del", probe);
+        bool ok = Shell.Try("ip", "-n", h.HostNs, "link", "add", probe, "type", "bridge", "vlan_filtering", "1").ExitCode == 0;
+        Shell.Try("ip", "-n", h.HostNs, "link", "del", probe);
         return ok;
     }
 
     [Test]
     public async Task VlanOnAKernelWithoutVlanFilteringFailsCleanly()
     {
-        if (KernelHasBridgeVlanFiltering())
-            Assert.Ignore("this kernel has bridge VLAN filtering: VlanOptionsProduceTheBridgeVlanState covers it");
         using var h = new BridgeHarness();
+        if (KernelHasBridgeVlanFiltering(h))
+            Assert.Ignore("this kernel has bridge VLAN filtering: VlanOptionsProduceTheBridgeVlanState covers it");
         JsonObject conf = h.Config("1.0.0", """{"vlan": 100}""");
         string ns = h.CreateNamespace();
         PluginOutput add = await h.AddAsync(conf, ns, "pod1");
@@ -170,20 +174,20 @@ public class BridgeKernelTests
     [Test]
     public async Task VlanOptionsProduceTheBridgeVlanState()
     {
-        if (!KernelHasBridgeVlanFiltering())
-            Assert.Ignore("this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): vlan options cannot work here");
         using var h = new BridgeHarness();
+        if (!KernelHasBridgeVlanFiltering(h))
+            Assert.Ignore("this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): vlan options cannot work here");
         string ns1 = h.CreateNamespace(), ns2 = h.CreateNamespace();
         JsonObject access = h.Config("1.0.0", """{"vlan": 100}""", ipam: false);
         JsonObject r1 = (await h.AddAsync(access, ns1, "pod1")).AssertSuccess().Json;
         JsonObject trunk = h.Config("1.0.0", """{"vlanTrunk": [{"id": 200}, {"minID": 300, "maxID": 302}], "preserveDefaultVlan": true}""", ipam: false);
         JsonObject r2 = (await h.AddAsync(trunk, ns2, "pod2")).AssertSuccess().Json;
 
-        Assert.That(Shell.Run("ip", "-d", "link", "show", h.BridgeName).Stdout, Does.Contain("vlan_filtering 1"));
+        Assert.That(Shell.Run("ip", "-n", h.HostNs, "-d", "link", "show", h.BridgeName).Stdout, Does.Contain("vlan_filtering 1"));
         string port1 = r1["interfaces"]![1]!["name"]!.GetValue<string>();
         string port2 = r2["interfaces"]![1]!["name"]!.GetValue<string>();
-        string vlans1 = Shell.Run("bridge", "vlan", "show", "dev", port1).Stdout;
-        string vlans2 = Shell.Run("bridge", "vlan", "show", "dev", port2).Stdout;
+        string vlans1 = h.InHostOrThrow("bridge", "vlan", "show", "dev", port1).Stdout;
+        string vlans2 = h.InHostOrThrow("bridge", "vlan", "show", "dev", port2).Stdout;
         Assert.That(vlans1, Does.Match(@"100 PVID Egress Untagged"));
         Assert.That(vlans1, Does.Not.Match(@"\b1 PVID"), "default VLAN removed (preserveDefaultVlan defaults to false)");
         Assert.That(vlans2, Does.Match(@"\b1 PVID Egress Untagged"), "default VLAN kept (preserveDefaultVlan true)");
@@ -296,37 +300,31 @@ public class BridgeKernelTests
         // ADD A created the bridge and failed; ADD B found the bridge and is attaching its port. A's rollback must wait
         // for B (BridgeLock), then see B's port and keep the bridge; with no port left it deletes it.
         using var h = new BridgeHarness();
-        string saved = BridgeLock.Directory;
-        BridgeLock.Directory = Path.Combine(h.DataDir, "locks");
-        try
+        string locks = Path.Combine(h.DataDir, "locks");
         {
-            Shell.Run("ip", "link", "add", h.BridgeName, "type", "bridge");
+            Shell.Run("ip", "-n", h.HostNs, "link", "add", h.BridgeName, "type", "bridge");
             string port = TestEnvironment.UniqueName("tbp"), peer = TestEnvironment.UniqueName("tbq");
             Task rollback;
-            using (BridgeLock attaching = BridgeLock.Shared(h.BridgeName))
+            using (BridgeLock attaching = BridgeLock.Shared(locks, h.BridgeName))
             {
                 Assert.That(attaching.IsHeld, Is.True);
                 rollback = Task.Run(() =>
                 {
-                    using var host = Cni.Netlink.RtNetlink.Open();
-                    BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName);
+                    using var host = Cni.Netlink.RtNetlink.Open(h.HostNetNs);
+                    BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName, locks);
                 });
                 Assert.That(rollback.Wait(300), Is.False, "the rollback deleted the bridge while an ADD was attaching to it");
                 Assert.That(h.BridgeExists(), Is.True);
-                Shell.Run("ip", "link", "add", port, "type", "veth", "peer", "name", peer);
-                Shell.Run("ip", "link", "set", port, "master", h.BridgeName);
+                Shell.Run("ip", "-n", h.HostNs, "link", "add", port, "type", "veth", "peer", "name", peer);
+                Shell.Run("ip", "-n", h.HostNs, "link", "set", port, "master", h.BridgeName);
             }
             Assert.That(rollback.Wait(TimeSpan.FromSeconds(10)), Is.True, "the rollback never got the lock");
             Assert.That(h.BridgeExists(), Is.True, "the bridge has a port: it must stay");
 
-            Shell.Run("ip", "link", "del", port);
-            using (var host = Cni.Netlink.RtNetlink.Open())
-                BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName);
+            Shell.Run("ip", "-n", h.HostNs, "link", "del", port);
+            using (var host = Cni.Netlink.RtNetlink.Open(h.HostNetNs))
+                BridgePlugin.DeleteBridgeIfUnused(host, h.BridgeName, locks);
             Assert.That(h.BridgeExists(), Is.False, "an unused bridge created by the failed ADD goes");
-        }
-        finally
-        {
-            BridgeLock.Directory = saved;
         }
     }
 
@@ -375,7 +373,10 @@ public class BridgeKernelTests
             """);
         string ns = h.CreateNamespace();
 
-        var psi = new System.Diagnostics.ProcessStartInfo(h.BinaryPath!) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        // As a runtime in the host namespace starts it (ip netns exec execs the plugin: the pid is the plugin's).
+        var psi = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in new[] { "netns", "exec", h.HostNs, h.BinaryPath! })
+            psi.ArgumentList.Add(arg);
         foreach ((string k, string v) in h.Variables("ADD", BridgeHarness.NsPath(ns), "killed", "eth0"))
             psi.Environment[k] = v;
         using (var add = System.Diagnostics.Process.Start(psi)!)
@@ -472,9 +473,9 @@ public class BridgeKernelTests
         Shell.Run("ip", "-n", ns1, "link", "del", "eth0");
         string pod2Port = h.BridgePorts().Single();
         string pod1Name = BridgePlugin.HostVethName(h.Network, "pod1", "eth0");
-        Shell.Run("ip", "link", "set", pod2Port, "down");
-        Shell.Run("ip", "link", "set", pod2Port, "name", pod1Name);
-        Shell.Run("ip", "link", "set", pod1Name, "up");
+        Shell.Run("ip", "-n", h.HostNs, "link", "set", pod2Port, "down");
+        Shell.Run("ip", "-n", h.HostNs, "link", "set", pod2Port, "name", pod1Name);
+        Shell.Run("ip", "-n", h.HostNs, "link", "set", pod1Name, "up");
 
         (await h.DelAsync(conf, BridgeHarness.NsPath(ns1), "pod1")).AssertSuccess();
         Assert.That(h.BridgePorts(), Is.EqualTo(new[] { pod1Name }), "pod2's port is still on the bridge");
@@ -533,11 +534,11 @@ public class BridgeKernelTests
     public async Task FailedAddOnAGatewayAddressConflictLeavesNothing([ValueSource(nameof(Modes))] Mode mode)
     {
         using var h = new BridgeHarness(mode);
-        Shell.Run("ip", "link", "add", h.BridgeName, "type", "bridge");
-        Shell.Run("ip", "addr", "add", "10.94.9.1/24", "dev", h.BridgeName);
+        Shell.Run("ip", "-n", h.HostNs, "link", "add", h.BridgeName, "type", "bridge");
+        Shell.Run("ip", "-n", h.HostNs, "addr", "add", "10.94.9.1/24", "dev", h.BridgeName);
         JsonObject conf = h.Config("1.0.0", """{"isGateway": true, "ipMasq": true}""", subnet: "10.94.0.0/24");
         await AssertFailedAddLeftNothing(h, conf, h.CreateNamespace(), bridgePreexisted: true);
-        Assert.That(Shell.Run("ip", "-4", "-o", "addr", "show", h.BridgeName).Stdout, Does.Contain("10.94.9.1/24").And.Not.Contain("10.94.0.1"));
+        Assert.That(Shell.Run("ip", "-n", h.HostNs, "-4", "-o", "addr", "show", h.BridgeName).Stdout, Does.Contain("10.94.9.1/24").And.Not.Contain("10.94.0.1"));
     }
 
     [Test]
@@ -583,18 +584,18 @@ public class BridgeKernelTests
             JsonObject r = (await h.AddAsync(conf, ns, id)).AssertSuccess().Json;
             string mac = r["interfaces"]![2]!["mac"]!.GetValue<string>();
             string hostVeth = r["interfaces"]![1]!["name"]!.GetValue<string>();
-            string chain = Shell.Run("nft", "list", "chain", "bridge", "nat", $"cni-br-iface-{id}-eth0-mac").Stdout;
+            string chain = h.InHostOrThrow("nft", "list", "chain", "bridge", "nat", $"cni-br-iface-{id}-eth0-mac").Stdout;
             Assert.That(chain, Does.Contain($"ether saddr {mac} return"));
             Assert.That(chain, Does.Contain("drop"));
-            Assert.That(Shell.Run("nft", "list", "chain", "bridge", "nat", "PREROUTING").Stdout, Does.Contain($"iifname \"{hostVeth}\" jump cni-br-iface-{id}-eth0"));
+            Assert.That(h.InHostOrThrow("nft", "list", "chain", "bridge", "nat", "PREROUTING").Stdout, Does.Contain($"iifname \"{hostVeth}\" jump cni-br-iface-{id}-eth0"));
             (await h.DelAsync(conf, BridgeHarness.NsPath(ns), id)).AssertSuccess();
-            Assert.That(Shell.Try("nft", "list", "chain", "bridge", "nat", $"cni-br-iface-{id}-eth0").ExitCode, Is.Not.EqualTo(0), "chain removed");
-            Assert.That(Shell.Run("nft", "list", "chain", "bridge", "nat", "PREROUTING").Stdout, Does.Not.Contain(id));
+            Assert.That(h.InHost("nft", "list", "chain", "bridge", "nat", $"cni-br-iface-{id}-eth0").ExitCode, Is.Not.EqualTo(0), "chain removed");
+            Assert.That(h.InHostOrThrow("nft", "list", "chain", "bridge", "nat", "PREROUTING").Stdout, Does.Not.Contain(id));
         }
         finally
         {
-            Shell.Try("nft", "delete", "chain", "bridge", "nat", $"cni-br-iface-{id}-eth0");
-            Shell.Try("nft", "delete", "chain", "bridge", "nat", $"cni-br-iface-{id}-eth0-mac");
+            h.InHost("nft", "delete", "chain", "bridge", "nat", $"cni-br-iface-{id}-eth0");
+            h.InHost("nft", "delete", "chain", "bridge", "nat", $"cni-br-iface-{id}-eth0-mac");
         }
     }
 

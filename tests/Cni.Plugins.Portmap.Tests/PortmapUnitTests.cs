@@ -186,9 +186,10 @@ public class PortmapUnitTests
     [Test]
     public async Task IptablesAddRunsTheReferenceRulesInOrder()
     {
-        // Every -C answers "missing" so every rule is then added: the golden list shows the checks, and each check is
-        // followed by the matching -A (chain rules) or -I 1 (entry rules of CNI-HOSTPORT-DNAT and POSTROUTING).
-        var runner = new FakeCommandRunner("iptables", "ip6tables") { Respond = l => l.Contains(" -C ") ? new CommandOutput(1, "", "iptables: Bad rule (does a matching rule exist in that chain?).") : null };
+        // Every chain is there already and every -C answers "missing", so every rule is then added: the golden list
+        // shows the checks, and each check is followed by the matching -A (chain rules) or -I 1 (entry rules of
+        // CNI-HOSTPORT-DNAT and POSTROUTING).
+        var runner = new FakeCommandRunner("iptables", "ip6tables") { Respond = l => l.Contains(" -C ") ? new CommandOutput(1, "", "iptables: Bad rule (does a matching rule exist in that chain?).") : l.Contains(" -N ") ? new CommandOutput(1, "", "iptables: Chain already exists.") : null };
         string mappings = """
             [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"},
              {"hostPort": 8443, "containerPort": 443, "protocol": "TCP", "hostIP": "fd00::1"},
@@ -204,6 +205,25 @@ public class PortmapUnitTests
         Assert.That(adds, Does.Contain("iptables --wait -t nat -A CNI-DN-85373d34c6846b6c53ee2 -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80"));
         Assert.That(adds.Last(), Is.EqualTo("iptables --wait -t nat -I CNI-HOSTPORT-DNAT 1 -m comment --comment dnat name: \"net1\" id: \"ctr1\" -m multiport -p udp --destination-ports 5353 -j CNI-DN-85373d34c6846b6c53ee2"));
         Assert.That(runner.Commands, Has.None.StartWith("ip6tables"), "IPv4-only container");
+    }
+
+    [Test]
+    public async Task IptablesRulesOfAChainThisAddCreatedAreAppendedWithoutALook()
+    {
+        // -N succeeds: the chain is new and empty, so its own rules need no -C (one iptables process each); rules in
+        // chains that were there (PREROUTING, OUTPUT, POSTROUTING) are still looked for first.
+        var runner = new FakeCommandRunner("iptables", "ip6tables") { Respond = l => l.Contains(" -C ") ? new CommandOutput(1, "", "iptables: Bad rule (does a matching rule exist in that chain?).") : null };
+        (await Run(runner, "ADD", Conf("""[{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]"""))).AssertSuccess();
+        // (CNI-HOSTPORT-DNAT gets its rules later, as the entry of each container's chain: those are looked for.)
+        string[] newChains = ["CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ", "CNI-DN-85373d34c6846b6c53ee2"];
+        Assert.That(runner.Commands.Where(c => c.Contains(" -N ")).Select(c => c.Split(" -N ")[1]), Is.SupersetOf(newChains));
+        foreach (string chain in newChains)
+        {
+            Assert.That(runner.Commands, Has.None.Contains($" -C {chain} "), chain);
+            Assert.That(runner.Commands, Has.Some.Contains($" -A {chain} "), chain);
+        }
+        Assert.That(runner.Commands, Has.Some.Contains(" -C PREROUTING "));
+        Assert.That(runner.Commands, Has.Some.Contains(" -A PREROUTING "));
     }
 
     [Test]

@@ -42,10 +42,14 @@ public partial class InteropTests
 
     private string CacheFile(string id, string ifName = "eth0") => Path.Combine(CacheDir, "results", $"interop-{id}-{ifName}");
 
-    private async Task<(int Code, string Stdout, string Stderr)> Cnirun(string netConfPath, string binDir, params string[] args)
+    private Task<(int Code, string Stdout, string Stderr)> Cnirun(string netConfPath, string binDir, params string[] args) =>
+        CnirunIn(null, netConfPath, binDir, args);
+
+    /// <summary>cnirun, inside the named network namespace <paramref name="hostNs"/> (<c>ip netns exec</c>) unless null.</summary>
+    private async Task<(int Code, string Stdout, string Stderr)> CnirunIn(string? hostNs, string netConfPath, string binDir, params string[] args)
     {
-        var start = new ProcessStartInfo(_cnirun) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
+        var start = new ProcessStartInfo(hostNs is null ? _cnirun : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in hostNs is null ? args : ["netns", "exec", hostNs, _cnirun, .. args])
             start.ArgumentList.Add(arg);
         start.Environment["NETCONFPATH"] = netConfPath;
         start.Environment["CNI_PATH"] = binDir;
@@ -136,6 +140,7 @@ public partial class InteropTests
 
     [Test]
     [Category(Category.Kernel)]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task WithTheReferenceBridgeInANamespaceBothRuntimesShareAttachments()
     {
         TestEnvironment.RequireRoot();
@@ -143,6 +148,14 @@ public partial class InteropTests
         TestEnvironment.RequireReferencePlugin("host-local");
         string ns = TestEnvironment.UniqueName("cnirt");
         string bridge = TestEnvironment.UniqueName("cnibr");
+        // Both runtimes work as if they ran in a private "host" namespace, so the reference bridge puts its bridge, veths
+        // and forwarding sysctl there and never in the machine's namespace: cnirun runs inside it (ip netns exec); our
+        // tool runs in this process, so it gets a CNI_PATH whose plugins enter it first (nsenter --net, then exec).
+        string hostNs = TestEnvironment.UniqueName("cnihost");
+        string hostBin = _dir.Combine("hostbin");
+        Directory.CreateDirectory(hostBin);
+        foreach (string type in new[] { "bridge", "host-local" })
+            TestEnvironment.WriteExecutable(Path.Combine(hostBin, type), $"#!/bin/sh\nexec nsenter --net=/var/run/netns/{hostNs} -- {Path.Combine(refBin, type)} \"$@\"\n");
         string netd = _dir.Combine("kernel.d");
         _dir.Write("kernel.d/10-k.conflist", $$$"""
             {"cniVersion":"1.0.0","name":"interop","plugins":[{"type":"bridge","bridge":"{{{bridge}}}","isGateway":true,
@@ -151,19 +164,22 @@ public partial class InteropTests
         string nsPath = $"/var/run/netns/{ns}";
         try
         {
+            Exec("ip", "netns", "add", hostNs);
+            Exec("ip", "-n", hostNs, "link", "set", "lo", "up");
             Exec("ip", "netns", "add", ns);
 
-            (int add, string addOut, string addErr) = await Ours(netd, refBin, "k-ours", "add", "interop", nsPath);
+            (int add, string addOut, string addErr) = await Ours(netd, hostBin, "k-ours", "add", "interop", nsPath);
             Assert.That(add, Is.EqualTo(0), addErr);
             Assert.That(addOut, Does.Contain("10.254.77."));
-            Assert.That((await Cnirun(netd, refBin, "check", "interop", nsPath, "k-ours", "eth0")).Code, Is.EqualTo(0));
-            Assert.That((await Cnirun(netd, refBin, "del", "interop", nsPath, "k-ours", "eth0")).Code, Is.EqualTo(0));
+            Assert.That(Exec("ip", "-n", hostNs, "-o", "link", "show", "master", bridge), Does.Contain("veth"), "the veth is on the bridge in the host namespace");
+            Assert.That((await CnirunIn(hostNs, netd, refBin, "check", "interop", nsPath, "k-ours", "eth0")).Code, Is.EqualTo(0));
+            Assert.That((await CnirunIn(hostNs, netd, refBin, "del", "interop", nsPath, "k-ours", "eth0")).Code, Is.EqualTo(0));
             Assert.That(Exec("ip", "-n", ns, "link", "show"), Does.Not.Contain("eth0"));
 
-            Assert.That((await Cnirun(netd, refBin, "add", "interop", nsPath, "k-go", "eth0")).Code, Is.EqualTo(0));
-            (int check, _, string checkErr) = await Ours(netd, refBin, "k-go", "check", "interop", nsPath);
+            Assert.That((await CnirunIn(hostNs, netd, refBin, "add", "interop", nsPath, "k-go", "eth0")).Code, Is.EqualTo(0));
+            (int check, _, string checkErr) = await Ours(netd, hostBin, "k-go", "check", "interop", nsPath);
             Assert.That(check, Is.EqualTo(0), checkErr);
-            Assert.That((await Ours(netd, refBin, "k-go", "del", "interop", nsPath)).Code, Is.EqualTo(0));
+            Assert.That((await Ours(netd, hostBin, "k-go", "del", "interop", nsPath)).Code, Is.EqualTo(0));
             Assert.That(Exec("ip", "-n", ns, "link", "show"), Does.Not.Contain("eth0"));
             Assert.That(Directory.GetFiles(Path.Combine(_dir.Combine("ipam"), "interop")).Where(f => Path.GetFileName(f).StartsWith("10.")), Is.Empty,
                 "both DELs released their addresses");
@@ -171,7 +187,7 @@ public partial class InteropTests
         finally
         {
             TryExec("ip", "netns", "del", ns);
-            TryExec("ip", "link", "del", bridge);
+            TryExec("ip", "netns", "del", hostNs); // takes the bridge with it
         }
     }
 

@@ -84,12 +84,15 @@ public static class TestEnvironment
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
     }
 
-    /// <summary>A name unique to this test run, short enough for an interface name (max 15 characters with <paramref name="prefix"/>).</summary>
+    /// <summary>A name unique to this test run, short enough for an interface name (max 15 characters with
+    /// <paramref name="prefix"/>). The machine's root namespace must never be left mentioning it (<see cref="RootNamespaceGuard.Watch"/>).</summary>
     public static string UniqueName(string prefix)
     {
         string suffix = Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 4).ToLowerInvariant();
         string name = prefix + suffix;
-        return name.Length <= 15 ? name : name[..15];
+        name = name.Length <= 15 ? name : name[..15];
+        RootNamespaceGuard.Watch(name);
+        return name;
     }
 
     private static string FindRepoRoot()

@@ -7,16 +7,13 @@ using static Tmds.Linux.LibC;
 namespace Cni.Plugins.Ipam.HostLocal.Interop;
 
 /// <summary>
-/// The store's small POSIX layer: the few libc calls Tmds.LibC does not expose (<c>flock(2)</c>, which the reference
-/// locks with and which does not see fcntl locks, <c>clock_gettime(2)</c>, <c>getdents64(2)</c>, <c>renameat(2)</c>),
+/// The store's small POSIX layer: the few libc calls Tmds.LibC does not expose (<c>clock_gettime(2)</c>, <c>getdents64(2)</c>, <c>renameat(2)</c>),
 /// and wrappers over the openat family that retry EINTR, take names as NUL-terminated bytes and turn errno into a
 /// <see cref="CniException"/> (<see cref="CniErrorCode.IoFailure"/>). No knowledge of the store's layout.
 /// </summary>
 internal static unsafe partial class Posix
 {
     private const string LibraryName = "libc";
-
-    public const int LOCK_EX = 2;
 
     public const int CLOCK_REALTIME = 0;
 
@@ -32,9 +29,6 @@ internal static unsafe partial class Posix
         public long Seconds;
         public long Nanoseconds;
     }
-
-    [LibraryImport(LibraryName, EntryPoint = "flock", SetLastError = true)]
-    public static partial int Flock(int fd, int operation);
 
     [LibraryImport(LibraryName, EntryPoint = "clock_gettime", SetLastError = true)]
     public static partial int ClockGetTime(int clock, Timespec* time);
@@ -132,18 +126,6 @@ internal static unsafe partial class Posix
         fixed (byte* p = name)
         fixed (statx* s = &st)
             return statx(dirFd, p, AT_SYMLINK_NOFOLLOW, mask, s) == 0;
-    }
-
-    /// <summary><c>flock(fd, LOCK_EX)</c> retried on EINTR: 0, or the errno.</summary>
-    public static int LockExclusive(int fd)
-    {
-        while (Flock(fd, LOCK_EX) != 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno != EINTR)
-                return errno;
-        }
-        return 0;
     }
 
     /// <summary><c>fdatasync(2)</c> retried on EINTR: 0, or the errno.</summary>

@@ -125,7 +125,7 @@ internal sealed unsafe class DiskStore : IDisposable
         int fd = Posix.OpenAt(_dirFd, LockFileName, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0x1e8 /* 0750 */);
         if (fd < 0)
             throw Posix.IoError($"cannot open lock file {Path.Combine(DirectoryPath, LockFileName)}", LibC.errno);
-        int errno = Posix.LockExclusive(fd);
+        int errno = Cni.Spec.Platform.FileLock.Lock(fd, exclusive: true);
         if (errno != 0)
         {
             close(fd);
