@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Cni.Spec.Platform;
 using static Tmds.Linux.LibC;
 
 namespace Cni.Plugins.Sbr;
@@ -8,9 +8,10 @@ namespace Cni.Plugins.Sbr;
 /// container (two interfaces added at once) would otherwise pick the same free table. The Go plugin locks the same
 /// file, so ours and theirs exclude each other too. Best effort: a file that cannot be opened or locked is not locked.
 /// </summary>
-internal sealed partial class NetnsLock : IDisposable
+/// <remarks>Not <see cref="FileLock.TryAcquire"/>: that never follows a symbolic link, and <c>CNI_NETNS</c> may be
+/// <c>/proc/PID/ns/net</c>, which is one; the lock itself is <see cref="FileLock.Lock"/>'s.</remarks>
+internal sealed class NetnsLock : IDisposable
 {
-    private const int LOCK_EX = 2;
     private int _fd;
 
     private NetnsLock(int fd) => _fd = fd;
@@ -22,15 +23,10 @@ internal sealed partial class NetnsLock : IDisposable
         int fd;
         fixed (byte* p = bytes)
             fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return new NetnsLock(-1);
-        while (Flock(fd, LOCK_EX) != 0)
+        if (fd >= 0 && FileLock.Lock(fd, exclusive: true) != 0)
         {
-            if (Marshal.GetLastPInvokeError() != EINTR)
-            {
-                close(fd);
-                return new NetnsLock(-1);
-            }
+            close(fd);
+            fd = -1;
         }
         return new NetnsLock(fd);
     }
@@ -45,7 +41,4 @@ internal sealed partial class NetnsLock : IDisposable
             close(_fd);
         _fd = -1;
     }
-
-    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int Flock(int fd, int operation);
 }
