@@ -11,6 +11,7 @@ using Cni.Plugins.Loopback;
 using Cni.Plugins.Macvlan;
 using Cni.Plugins.Portmap;
 using Cni.Plugins.Ptp;
+using Cni.Plugins.Sbr;
 using Cni.Plugins.Tap;
 using Cni.Plugins.Tuning;
 using Cni.Plugins.Vlan;
@@ -24,7 +25,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tap", "tuning", "vlan", "vrf"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -41,6 +42,7 @@ internal static class PluginTable
         "macvlan" => new MacvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "portmap" => new PortmapPlugin(),
         "ptp" => new PtpPlugin(ipam, removal),
+        "sbr" => new SbrPlugin(),
         "static" => new StaticPlugin(),
         "tap" => new TapPlugin(ipam, removal),
         "tuning" => new TuningPlugin(),

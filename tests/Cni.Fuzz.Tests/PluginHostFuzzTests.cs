@@ -11,6 +11,7 @@ using Cni.Plugins.Macvlan;
 using Cni.Plugins.Vlan;
 using Cni.Plugins.Ptp;
 using Cni.Plugins.Tuning;
+using Cni.Plugins.Sbr;
 using Cni.Plugins.Bandwidth;
 using Cni.Plugins.Firewall;
 using Cni.Plugins.Portmap;
@@ -51,7 +52,7 @@ public class PluginHostFuzzTests
         yield return new TestCaseData("ipvlan").SetArgDisplayNames("ipvlan");
         yield return new TestCaseData("host-local").SetArgDisplayNames("host-local");
         yield return new TestCaseData("static").SetArgDisplayNames("static");
-        foreach (string type in new[] { "ptp", "tuning", "bandwidth", "firewall", "portmap", "host-device", "tap", "dummy", "vrf" })
+        foreach (string type in new[] { "ptp", "tuning", "bandwidth", "firewall", "portmap", "host-device", "tap", "dummy", "vrf", "sbr" })
             yield return new TestCaseData(type).SetArgDisplayNames(type);
     }
 
@@ -73,6 +74,7 @@ public class PluginHostFuzzTests
                 HostLocalPlugin.ReadValidAttachments(r.RawConfig.Span);
             HostLocalConfigParser.Parse(r.RawConfig.Span, r.Args.Get("IP"));
         }),
+        "sbr" => new ParseOnlyPlugin(new SbrPlugin(), r => SbrSettings.Load(r)),
         "static" => new StaticPlugin(),
         "host-device" => new ParseOnlyPlugin(new HostDevicePlugin(), r => HostDevicePlugin.LoadConf(r)),
         "tap" => new TapPlugin() is var tap ? new ParseOnlyPlugin(tap, r => tap.LoadConf(r)) : null!,

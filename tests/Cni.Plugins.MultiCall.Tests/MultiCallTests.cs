@@ -43,7 +43,7 @@ public class MultiCallHostTests
         Assert.That(Run("/usr/lib/cni/cni-plugins", ["static"], new() { ["CNI_COMMAND"] = "VERSION" }).Exit, Is.Zero);
         var (exit, stdout, _) = Run("cni-plugins", ["--list"], []);
         Assert.That(exit, Is.Zero);
-        Assert.That(stdout, Is.EqualTo("bandwidth\nbridge\ndummy\nfirewall\nhost-device\nhost-local\nipvlan\nloopback\nmacvlan\nportmap\nptp\nstatic\ntap\ntuning\nvlan\nvrf\n"));
+        Assert.That(stdout, Is.EqualTo("bandwidth\nbridge\ndummy\nfirewall\nhost-device\nhost-local\nipvlan\nloopback\nmacvlan\nportmap\nptp\nsbr\nstatic\ntap\ntuning\nvlan\nvrf\n"));
     }
 
     [Test]
@@ -60,7 +60,7 @@ public class MultiCallHostTests
         var (exit, stdout, stderr) = Run("/tmp/whatever", [], []);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stdout, Is.Empty);
-        Assert.That(stderr, Does.Contain("usage:").And.Contain("bandwidth bridge dummy firewall host-device host-local ipvlan loopback macvlan portmap ptp static tap tuning vlan vrf"));
+        Assert.That(stderr, Does.Contain("usage:").And.Contain("bandwidth bridge dummy firewall host-device host-local ipvlan loopback macvlan portmap ptp sbr static tap tuning vlan vrf"));
     }
 }
 

@@ -259,7 +259,7 @@ public class InstallTests
         (int code, _, string stderr) = Run("install", "--dir", bin, "--from", published);
         Assert.That(code, Is.EqualTo(0), stderr);
         Assert.That(File.ReadAllBytes(Path.Combine(bin, "cni-plugins")), Is.EqualTo(File.ReadAllBytes(published)));
-        foreach (string type in new[] { "bandwidth", "bridge", "firewall", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tuning", "vlan" })
+        foreach (string type in new[] { "bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf" })
             Assert.That(new FileInfo(Path.Combine(bin, type)).LinkTarget, Is.EqualTo("cni-plugins"), type);
         Assert.That(File.ReadAllText(Path.Combine(bin, "dhcp")), Is.EqualTo("someone else's plugin"), "a type we do not hold is left alone");
         Assert.That(Directory.GetFiles(bin, ".*"), Is.Empty, "no temporary file left");
