@@ -141,6 +141,8 @@ public sealed record PortmapSettings(
             "nftables" => PortmapBackend.Nftables,
             _ => throw Invalid($"invalid backend \"{o.Backend}\": expected \"iptables\" or \"nftables\""),
         };
+        RejectNullItems(o.ConditionsV4, "conditionsV4");
+        RejectNullItems(o.ConditionsV6, "conditionsV6");
         // As the reference: configuration written for one backend must not be silently ignored by the other.
         var wrong = new List<string>();
         PortmapBackend? v4Kind = ConditionsBackend(o.ConditionsV4), v6Kind = ConditionsBackend(o.ConditionsV6);
@@ -227,6 +229,13 @@ public sealed record PortmapSettings(
     internal static PortmapBackend? ConditionsBackend(List<string>? conditions) =>
         conditions is null || conditions.Count == 0 || conditions[0].Length == 0 ? null
         : conditions[0][0] is '-' or '!' ? PortmapBackend.Iptables : PortmapBackend.Nftables;
+
+    private static void RejectNullItems(List<string>? conditions, string field)
+    {
+        int i = conditions?.IndexOf(null!) ?? -1;
+        if (i >= 0)
+            throw Invalid($"invalid {field}[{i}]: must be a string, not null");
+    }
 
     private static void ValidateIptablesConditions(List<string>? conditions, string field)
     {

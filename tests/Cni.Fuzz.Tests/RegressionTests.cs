@@ -198,4 +198,19 @@ public class RegressionTests
         CniException coded = PluginExecutor.PluginError("/opt/cni/bin/x", "exit 1", """{"code":7,"msg":null}"""u8.ToArray(), []);
         Assert.That(coded.NumericCode, Is.EqualTo(7u));
     }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // portmap: a null item in conditionsV4/V6 was code 999 "NullReferenceException"
+    // ------------------------------------------------------------------------------------------------------------
+
+    [TestCase("conditionsV4")]
+    [TestCase("conditionsV6")]
+    public void PortmapNullConditionIsAnErrorNamingTheField(string field)
+    {
+        byte[] stdin = System.Text.Encoding.UTF8.GetBytes($$$"""{"cniVersion":"1.0.0","name":"n","type":"portmap","{{{field}}}":[null,"-s","fd00::/8"],"runtimeConfig":{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]},"prevResult":{"interfaces":[{"name":"eth0","sandbox":"/var/run/netns/x"}],"ips":[{"address":"10.1.0.2/24","interface":0}]}}""");
+        (int exit, JsonElement error) = RunHost("portmap", stdin);
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(error.GetProperty("code").GetInt32(), Is.EqualTo((int)CniErrorCode.InvalidNetworkConfig));
+        Assert.That(error.GetProperty("msg").GetString(), Does.Contain(field + "[0]"));
+    }
 }
