@@ -2,6 +2,7 @@ using Cni.Plugins.Bandwidth;
 using Cni.Plugins.Bridge;
 using Cni.Plugins.Common;
 using Cni.Plugins.Firewall;
+using Cni.Plugins.Ipam.Dhcp;
 using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.Static;
 using Cni.Plugins.Ipvlan;
@@ -20,7 +21,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bandwidth", "bridge", "firewall", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tuning", "vlan"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "dhcp", "firewall", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "static", "tuning", "vlan"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -28,6 +29,7 @@ internal static class PluginTable
     {
         "bandwidth" => new BandwidthPlugin(),
         "bridge" => new BridgePlugin(ipam, removal),
+        "dhcp" => new DhcpPlugin(),
         "firewall" => new FirewallPlugin(),
         "host-local" => new HostLocalPlugin(),
         "ipvlan" => new IpvlanPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
