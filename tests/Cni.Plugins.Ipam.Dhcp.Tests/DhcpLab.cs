@@ -31,7 +31,7 @@ internal sealed class DhcpLab : IDisposable
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
-        foreach (string arg in $"netns exec {HostNs} {Dnsmasq} --no-daemon --conf-file=/dev/null --port=0 --interface=br0 --bind-interfaces --except-interface=lo --dhcp-authoritative --dhcp-range={Subnet}.50,{Subnet}.99,255.255.255.0,2m --dhcp-leasefile={LeaseFile} --pid-file={Dir}/dnsmasq.pid --log-dhcp {extraDnsmasqArgs}".Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        foreach (string arg in $"netns exec {HostNs} {Dnsmasq} --no-daemon --conf-file=/dev/null --port=0 --interface=br0 --bind-interfaces --except-interface=lo --dhcp-authoritative --dhcp-range={Subnet}.50,{Subnet}.99,255.255.255.0,2m --dhcp-leasefile={LeaseFile} --log-facility=- --log-dhcp {extraDnsmasqArgs}".Split(' ', StringSplitOptions.RemoveEmptyEntries))
             startInfo.ArgumentList.Add(arg);
         _dnsmasq = Process.Start(startInfo)!;
         _dnsmasq.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (Log) Log.Add(e.Data); };
@@ -39,13 +39,20 @@ internal sealed class DhcpLab : IDisposable
         _dnsmasq.BeginOutputReadLine();
         _dnsmasq.BeginErrorReadLine();
         var wait = Stopwatch.StartNew();
-        while (!File.Exists($"{Dir}/dnsmasq.pid") && wait.Elapsed < TimeSpan.FromSeconds(10) && !_dnsmasq.HasExited)
-            Thread.Sleep(50);
+        // Ready once it logs its DHCP range (--no-daemon writes no PID file).
+        while (!LogContains("DHCP, IP range") && wait.Elapsed < TimeSpan.FromSeconds(10) && !_dnsmasq.HasExited)
+            Thread.Sleep(20);
         if (_dnsmasq.HasExited)
             Assert.Fail("dnsmasq did not start: " + string.Join("\n", Log));
     }
 
     public string Dnsmasq { get; }
+
+    public bool LogContains(string text)
+    {
+        lock (Log)
+            return Log.Any(l => l.Contains(text, StringComparison.Ordinal));
+    }
 
     /// <summary>A temporary directory for sockets, lease file, PID files.</summary>
     public string Dir { get; }

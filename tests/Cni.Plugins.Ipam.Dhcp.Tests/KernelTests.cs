@@ -11,7 +11,7 @@ namespace Cni.Plugins.Ipam.Dhcp.Tests;
 [NonParallelizable]
 public class KernelTests
 {
-    internal static readonly DhcpClientOptions FastClient = new() { Timeout = TimeSpan.FromSeconds(3), ResendTimeout = TimeSpan.FromSeconds(30) };
+    internal static readonly DhcpClientOptions FastClient = new() { Timeout = TimeSpan.FromSeconds(5), ResendTimeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>Our daemon running in this process on a socket in the lab's directory.</summary>
     internal sealed class RunningDaemon : IAsyncDisposable
@@ -19,10 +19,10 @@ public class KernelTests
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _run;
 
-        public RunningDaemon(DhcpLab lab, DhcpClientOptions? client = null)
+        public RunningDaemon(DhcpLab lab, DhcpClientOptions? client = null, TimeProvider? time = null)
         {
             SocketPath = Path.Combine(lab.Dir, "dhcp.sock");
-            Daemon = new DhcpDaemon(new DhcpDaemonOptions { SocketPath = SocketPath, Client = client ?? FastClient }, line => { lock (Log) Log.Add(line); });
+            Daemon = new DhcpDaemon(new DhcpDaemonOptions { SocketPath = SocketPath, Client = client ?? FastClient }, line => { lock (Log) Log.Add(line); }, time);
             _run = Daemon.RunAsync(_stop.Token);
             for (int i = 0; i < 100 && !File.Exists(SocketPath); i++)
                 Thread.Sleep(20);
@@ -85,6 +85,7 @@ public class KernelTests
 
         (int exit, string stdout, string stderr) = Run("ADD", config, ns);
         Assert.That(exit, Is.Zero, stdout + stderr + string.Join("\n", daemon.Log) + string.Join("\n", lab.Log));
+        TestContext.Out.WriteLine(string.Join("\n", daemon.Log) + "\n" + string.Join("\n", lab.Log));
         JsonObject result = JsonNode.Parse(stdout)!.AsObject();
         string address = result["ips"]![0]!["address"]!.GetValue<string>();
         Assert.Multiple(() =>
@@ -118,6 +119,31 @@ public class KernelTests
         // DEL is idempotent, also without CNI_NETNS.
         Assert.That(Run("DEL", config, ns).Exit, Is.Zero);
         Assert.That(Run("DEL", config, null).Exit, Is.Zero);
+    }
+
+    [Test]
+    public async Task LeaseIsRenewedWithTheServerAtT1()
+    {
+        using var lab = new DhcpLab();
+        string ns = lab.AddContainer();
+        // dnsmasq's shortest lease is 2 minutes (T1 1 minute): the daemon's clock runs 30 times faster.
+        await using var daemon = new RunningDaemon(lab, time: new ScaledTimeProvider(30));
+        string config = Config(daemon.SocketPath);
+        (int exit, string stdout, string stderr) = Run("ADD", config, ns, id: "renew");
+        Assert.That(exit, Is.Zero, stdout + stderr);
+        string address = JsonNode.Parse(stdout)!["ips"]![0]!["address"]!.GetValue<string>();
+        DhcpLab.Ip(ns, $"addr add {address} dev eth0");
+        string ip = address.Split('/')[0];
+        int Acks()
+        {
+            lock (lab.Log)
+                return lab.Log.Count(l => l.Contains("DHCPACK(br0) " + ip + " ", StringComparison.Ordinal));
+        }
+        WaitFor(() => Acks() >= 3, TimeSpan.FromSeconds(15), () => "no renewals:\n" + string.Join("\n", daemon.Log) + "\n" + string.Join("\n", lab.Log));
+        lock (daemon.Log)
+            Assert.That(daemon.Log, Has.Some.Contains("lease renewed"));
+        // Renewals went unicast from the leased address (dnsmasq names the client's ciaddr in a RENEWING request).
+        Assert.That(Run("DEL", config, ns, id: "renew").Exit, Is.Zero);
     }
 
     [Test]

@@ -60,7 +60,7 @@ public class MultiCallHostTests
         var (exit, stdout, stderr) = Run("/tmp/whatever", [], []);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stdout, Is.Empty);
-        Assert.That(stderr, Does.Contain("usage:").And.Contain("bandwidth bridge firewall host-local ipvlan loopback macvlan portmap ptp static tuning vlan"));
+        Assert.That(stderr, Does.Contain("usage:").And.Contain("bandwidth bridge dhcp firewall host-local ipvlan loopback macvlan portmap ptp static tuning vlan"));
     }
 }
 
