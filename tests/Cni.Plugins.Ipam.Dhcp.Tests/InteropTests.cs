@@ -119,14 +119,26 @@ public class InteropTests
 
         Shell.Result del = Cnirun("del");
         Assert.That(del.ExitCode, Is.Zero, del.Stderr + del.Stdout);
-        var until = DateTime.UtcNow.AddSeconds(5);
-        while (lab.Leases().Any(l => l.Contains(" " + address.Split('/')[0] + " ", StringComparison.Ordinal)) && DateTime.UtcNow < until)
-            Thread.Sleep(100);
-        Assert.That(lab.Leases(), Has.None.Contains(" " + address.Split('/')[0] + " "), "released on DEL\n" + daemon.Log);
+        if (bridgeSide == "ours")
+        {
+            // Our bridge has IPAM release before it deletes the container's interface, so the DHCPRELEASE can leave
+            // through it. The reference bridge deletes the interface first: no daemon (ours or the reference's) can
+            // send a release then, and the server keeps the lease until it expires.
+            var until = DateTime.UtcNow.AddSeconds(5);
+            while (lab.Leases().Any(l => l.Contains(" " + address.Split('/')[0] + " ", StringComparison.Ordinal)) && DateTime.UtcNow < until)
+                Thread.Sleep(100);
+            Assert.That(lab.Leases(), Has.None.Contains(" " + address.Split('/')[0] + " "), "released on DEL\n" + daemon.Log);
+        }
+        else
+        {
+            Assert.That(DhcpLab.IpOut(container, "link"), Does.Not.Contain("eth0"), "the reference bridge removed eth0");
+        }
         Assert.That(Cnirun("del").ExitCode, Is.Zero, "DEL twice");
         if (dhcpSide == "ours")
+        {
             Assert.That(daemon.Stop(), Is.Zero, "SIGTERM ends the daemon cleanly");
-        Assert.That(File.Exists(socket), Is.False, "socket removed on SIGTERM");
+            Assert.That(File.Exists(socket), Is.False, "socket removed on SIGTERM");
+        }
     }
 
     [Test]

@@ -190,6 +190,12 @@ public sealed class DhcpDaemon : IAsyncDisposable
             {
                 return;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Anything unexpected still gets an answer (and the daemon keeps serving).
+                _log($"internal error: {e}");
+                response = new DaemonResponse { Error = "dhcp daemon: " + e.Message, Code = (uint)CniErrorCode.Internal };
+            }
             try
             {
                 byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(response, DaemonJsonContext.Default.DaemonResponse);
