@@ -13,6 +13,20 @@ internal sealed class DhcpNetConf
 
     [JsonPropertyName("ipam")]
     public DhcpIpamConfig? Ipam { get; set; }
+
+    /// <summary><c>cni.dev/valid-attachments</c>: the attachments a GC keeps.</summary>
+    [JsonPropertyName("cni.dev/valid-attachments")]
+    public List<DhcpValidAttachment>? ValidAttachments { get; set; }
+}
+
+/// <summary>One entry of <c>cni.dev/valid-attachments</c>.</summary>
+internal sealed class DhcpValidAttachment
+{
+    [JsonPropertyName("containerID")]
+    public string? ContainerId { get; set; }
+
+    [JsonPropertyName("ifname")]
+    public string? IfName { get; set; }
 }
 
 /// <summary>The <c>ipam</c> section.</summary>
@@ -56,7 +70,7 @@ internal sealed class DhcpRequestOption
 }
 
 /// <summary>Source-generated metadata for the dhcp plugin's options.</summary>
-[JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(DhcpNetConf))]
 internal sealed partial class DhcpConfigJsonContext : JsonSerializerContext
 {
@@ -88,6 +102,9 @@ internal sealed class DhcpSettings
     /// <summary>The provided options then the parameter request list, in the order they go on the wire.</summary>
     public required IReadOnlyList<DhcpOption> ExtraOptions { get; init; }
 
+    /// <summary>The client identifiers of <c>cni.dev/valid-attachments</c> (GC keeps their leases).</summary>
+    public IReadOnlyList<string> ValidClientIds { get; init; } = [];
+
     /// <summary>Reads and validates the configuration; bad values fail with code 7 naming the field.</summary>
     public static DhcpSettings Load(CniRequest request) =>
         Load(request.GetOptions<DhcpNetConf>(DhcpConfigJsonContext.Default), request.Args);
@@ -106,6 +123,11 @@ internal sealed class DhcpSettings
             NetworkName = conf.Name ?? "",
             SocketPath = socket,
             ExtraOptions = PrepareOptions(ipam, args),
+            ValidClientIds = (conf.ValidAttachments ?? [])
+                .Select((a, i) => a is { ContainerId: { Length: > 0 } id, IfName: { Length: > 0 } ifName }
+                    ? ClientId(id, conf.Name ?? "", ifName)
+                    : throw Invalid($"cni.dev/valid-attachments[{i}]: needs containerID and ifname"))
+                .ToList(),
         };
     }
 

@@ -73,6 +73,22 @@ public sealed class DhcpPlugin : CniPlugin
         }
     }
 
+    /// <summary>GC: the daemon releases this network's leases that belong to no attachment in
+    /// <c>cni.dev/valid-attachments</c>. Success when no daemon listens (it holds nothing).</summary>
+    public override async Task GcAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        DhcpSettings settings = DhcpSettings.Load(request);
+        try
+        {
+            await CallAsync(settings, new DaemonRequest { Method = DaemonMethods.Gc, Network = settings.NetworkName, Valid = settings.ValidClientIds.ToList() }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CniException e) when (e.Details == NotRunning)
+        {
+            request.Environment.Stderr.WriteLine($"dhcp: {e.Message}; nothing to collect");
+        }
+    }
+
     /// <summary>STATUS: ready when the daemon answers on its socket.</summary>
     public override async Task StatusAsync(CniRequest request, CancellationToken cancellationToken)
     {
@@ -102,6 +118,7 @@ public sealed class DhcpPlugin : CniPlugin
             // The daemon runs elsewhere: the namespace path must not depend on our working directory.
             NetNs = string.IsNullOrEmpty(netns) ? null : Path.GetFullPath(netns),
             IfName = request.IfName,
+            Network = settings.NetworkName,
             ClientId = DhcpSettings.ClientId(request.ContainerId, settings.NetworkName, request.IfName),
             Options = settings.ExtraOptions.Select(o => new DaemonOption { Code = o.Code, Value = o.Value }).ToList(),
         };

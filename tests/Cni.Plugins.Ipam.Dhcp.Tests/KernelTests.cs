@@ -188,6 +188,28 @@ public class KernelTests
     }
 
     [Test]
+    public async Task GcReleasesLeasesOfAttachmentsNoLongerValid()
+    {
+        using var lab = new DhcpLab();
+        string ns1 = lab.AddContainer();
+        string ns2 = lab.AddContainer();
+        await using var daemon = new RunningDaemon(lab);
+        string config = Config(daemon.SocketPath, "1.1.0");
+        (int exit1, string out1, _) = Run("ADD", config, ns1, id: "keep");
+        (int exit2, string out2, _) = Run("ADD", config, ns2, id: "gone");
+        Assert.That((exit1, exit2), Is.EqualTo((0, 0)));
+        string gone = JsonNode.Parse(out2)!["ips"]![0]!["address"]!.GetValue<string>().Split('/')[0];
+        JsonObject gc = JsonNode.Parse(config)!.AsObject();
+        gc["cni.dev/valid-attachments"] = JsonNode.Parse("""[{"containerID":"keep","ifname":"eth0"}]""");
+        (int exit, string stdout, string stderr) = Run("GC", gc.ToJsonString(), null, id: "");
+        Assert.That(exit, Is.Zero, stdout + stderr);
+        Assert.That(daemon.Daemon.LeaseCount, Is.EqualTo(1));
+        WaitFor(() => !lab.Leases().Any(l => l.Contains(" " + gone + " ", StringComparison.Ordinal)), TimeSpan.FromSeconds(5),
+            () => "GC did not release: " + string.Join("\n", lab.Leases()));
+        Assert.That(Run("DEL", config, ns1, id: "keep").Exit, Is.Zero);
+    }
+
+    [Test]
     public async Task ProvidedHostNameAndRequestedOptionsReachTheServer()
     {
         using var lab = new DhcpLab();

@@ -62,7 +62,7 @@ public class PluginTests
         (string socket, JsonObject request) = daemon.Calls.Single();
         Assert.That(socket, Is.EqualTo("/run/cni/dhcp.sock"));
         // Options: parameter request list 3 (router), 1 (mask); bytes are base64 in the daemon protocol.
-        Assert.That(request.ToJsonString(), Is.EqualTo("""{"method":"Allocate","containerId":"c1","netns":"/var/run/netns/c1","ifName":"eth1","clientId":"c1/net1/eth1","options":[{"code":55,"value":"AwE="}]}"""));
+        Assert.That(request.ToJsonString(), Is.EqualTo("""{"method":"Allocate","containerId":"c1","netns":"/var/run/netns/c1","ifName":"eth1","clientId":"c1/net1/eth1","network":"net1","options":[{"code":55,"value":"AwE="}]}"""));
     }
 
     [TestCase("0.1.0")]
@@ -196,6 +196,30 @@ public class PluginTests
         Assert.That(output["msg"]!.GetValue<string>(), Does.Contain("10.9.0.7/24").And.Contain("eth1"));
         (exit, output, _) = Run(daemon, Conf(), "CHECK");
         Assert.That(output!["msg"]!.GetValue<string>(), Does.Contain("prevResult"));
+    }
+
+    [Test]
+    public void GcSendsTheValidClientIdsOfTheNetwork()
+    {
+        var daemon = new FakeDaemon { Answer = new DaemonResponse() };
+        string valid = ""","cni.dev/valid-attachments":[{"containerID":"a","ifname":"eth0"},{"containerID":"b","ifname":"net1"}]""";
+        Assert.That(Run(daemon, Conf(version: "1.1.0", extra: valid), "GC", netns: null).Exit, Is.Zero);
+        JsonObject request = daemon.Calls.Single().Request;
+        Assert.That((request["method"]!.GetValue<string>(), request["network"]!.GetValue<string>(), request["valid"]!.ToJsonString()),
+            Is.EqualTo(("Gc", "net1", """["a/net1/eth0","b/net1/net1"]""")));
+        (int exit, JsonObject? output, _) = Run(daemon, Conf(version: "1.1.0", extra: ""","cni.dev/valid-attachments":[{"containerID":"a"}]"""), "GC", netns: null);
+        Assert.That((exit, output!["code"]!.GetValue<int>()), Is.EqualTo((1, 7)));
+        Assert.That(output["msg"]!.GetValue<string>(), Does.Contain("cni.dev/valid-attachments[0]"));
+        daemon.Failure = new SocketException((int)SocketError.ConnectionRefused);
+        Assert.That(Run(daemon, Conf(version: "1.1.0", extra: valid), "GC", netns: null).Exit, Is.Zero, "no daemon holds nothing");
+    }
+
+    [Test]
+    public void KeysAreCaseInsensitiveAsGoDecodesThem()
+    {
+        var daemon = new FakeDaemon();
+        Assert.That(Run(daemon, Conf("""{"type":"dhcp","DaemonSocketPath":"/tmp/other.sock"}""")).Exit, Is.Zero);
+        Assert.That(daemon.Calls.Single().Socket, Is.EqualTo("/tmp/other.sock"));
     }
 
     [Test]

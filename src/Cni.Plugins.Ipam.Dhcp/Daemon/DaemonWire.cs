@@ -26,6 +26,14 @@ internal sealed class DaemonRequest
     [JsonPropertyName("clientId")]
     public string? ClientId { get; set; }
 
+    /// <summary>The network name: GC releases only this network's leases.</summary>
+    [JsonPropertyName("network")]
+    public string? Network { get; set; }
+
+    /// <summary>GC: the client identifiers whose leases stay.</summary>
+    [JsonPropertyName("valid")]
+    public List<string>? Valid { get; set; }
+
     /// <summary>Options every message carries (provided values, parameter request list), in order.</summary>
     [JsonPropertyName("options")]
     public List<DaemonOption>? Options { get; set; }
@@ -66,6 +74,9 @@ internal static class DaemonMethods
 
     /// <summary>The lease held, or an error when none is.</summary>
     public const string Check = "Check";
+
+    /// <summary>Release every lease of a network whose client id is not listed as valid.</summary>
+    public const string Gc = "Gc";
 
     /// <summary>Answers when the daemon is ready.</summary>
     public const string Status = "Status";

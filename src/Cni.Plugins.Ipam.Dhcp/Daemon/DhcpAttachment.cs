@@ -37,6 +37,9 @@ internal sealed class DhcpAttachment : IAsyncDisposable
     /// <summary>The client identifier text (<c>containerID/network/ifname</c>).</summary>
     public string ClientId { get; }
 
+    /// <summary>The network name the lease was acquired for (GC works per network).</summary>
+    public string Network { get; private init; } = "";
+
     /// <summary>The lease last granted.</summary>
     public DhcpLease Lease { get; private set; } = null!;
 
@@ -48,7 +51,7 @@ internal sealed class DhcpAttachment : IAsyncDisposable
     /// down) and starts maintaining it. Throws <see cref="DhcpException"/> when no lease was granted, and
     /// <see cref="NetlinkException"/> when the namespace or interface cannot be found.
     /// </summary>
-    public static async Task<DhcpAttachment> AcquireAsync(string clientId, string netnsPath, string ifName, IReadOnlyList<DhcpOption> extra,
+    public static async Task<DhcpAttachment> AcquireAsync(string clientId, string network, string netnsPath, string ifName, IReadOnlyList<DhcpOption> extra,
         DhcpClientOptions options, Action<string> log, TimeProvider time, CancellationToken cancellationToken)
     {
         NetNs ns = NetNs.Open(netnsPath);
@@ -77,7 +80,7 @@ internal sealed class DhcpAttachment : IAsyncDisposable
             });
             var client = new DhcpClient(() => UdpDhcpTransport.Open(ns, ifName), mac, DhcpOptionValues.ClientIdentifier(clientId), extra,
                 options, message => log($"{clientId}: {message}"));
-            var attachment = new DhcpAttachment(clientId, ns, ifName, client, log, time);
+            var attachment = new DhcpAttachment(clientId, ns, ifName, client, log, time) { Network = network };
             log($"{clientId}: acquiring lease");
             attachment.Commit(await client.AcquireAsync(cancellationToken).ConfigureAwait(false));
             log($"{clientId}: lease acquired, address {attachment.Lease.Address}, expiration is {attachment._expireAt:u}");

@@ -231,6 +231,8 @@ public sealed class DhcpDaemon : IAsyncDisposable
     {
         if (request.Method == DaemonMethods.Status)
             return new DaemonResponse();
+        if (request.Method == DaemonMethods.Gc)
+            return await CollectAsync(request.Network ?? "", request.Valid ?? []).ConfigureAwait(false);
         if (string.IsNullOrEmpty(request.ClientId))
             throw new CniException(CniErrorCode.DecodingFailure, "request without clientId");
         string clientId = request.ClientId;
@@ -279,7 +281,7 @@ public sealed class DhcpDaemon : IAsyncDisposable
         DhcpAttachment attachment;
         try
         {
-            attachment = await DhcpAttachment.AcquireAsync(clientId, _options.HostPrefix + request.NetNs, request.IfName, options,
+            attachment = await DhcpAttachment.AcquireAsync(clientId, request.Network ?? "", _options.HostPrefix + request.NetNs, request.IfName, options,
                 _options.Client, _log, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (DhcpException e)
@@ -308,6 +310,21 @@ public sealed class DhcpDaemon : IAsyncDisposable
             await attachment.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>GC: releases the leases of <paramref name="network"/> whose client id is not in <paramref name="valid"/>.</summary>
+    private async Task<DaemonResponse> CollectAsync(string network, List<string> valid)
+    {
+        var keep = new HashSet<string>(valid, StringComparer.Ordinal);
+        string[] stale;
+        lock (_gate)
+            stale = _leases.Where(l => l.Value.Network == network && !keep.Contains(l.Key)).Select(l => l.Key).ToArray();
+        foreach (string clientId in stale)
+        {
+            _log($"{clientId}: not a valid attachment any more (GC)");
+            await HandleAsync(new DaemonRequest { Method = DaemonMethods.Release, ClientId = clientId }, CancellationToken.None).ConfigureAwait(false);
+        }
+        return new DaemonResponse();
     }
 
     private static DaemonResponse Answer(DhcpAttachment attachment) => new()
