@@ -1,4 +1,6 @@
 using Cni.Plugins.Common;
+using Cni.Plugins.Ipam.Dhcp;
+using Cni.Plugins.Ipam.Dhcp.Daemon;
 using Cni.Spec;
 
 namespace Cni.Plugins.MultiCall;
@@ -23,11 +25,24 @@ internal static class MultiCallHost
         return argv.Length > 0 ? argv[0] : ExecutableName;
     }
 
+    /// <summary>The daemon's flags when the command line starts the dhcp daemon, otherwise null.</summary>
+    private static string[]? DaemonArguments(string name, string[] args)
+    {
+        if (name == DhcpPlugin.TypeName && args is [DhcpDaemonCommand.Argument, ..])
+            return args[1..];
+        if (name == ExecutableName && args is [DhcpPlugin.TypeName, DhcpDaemonCommand.Argument, ..])
+            return args[2..];
+        return null;
+    }
+
     /// <summary>Runs the plugin <paramref name="argv0"/> names (its file name), or handles <c>cni-plugins</c>'s own
     /// arguments; returns the exit code. The plugins delete links as <paramref name="removal"/> says (in-process when null).</summary>
     public static Task<int> RunAsync(string argv0, string[] args, ICniEnvironment? environment = null, LinkRemovalPolicy? removal = null)
     {
         string name = Path.GetFileName(argv0);
+        // The dhcp type doubles as its daemon: `dhcp daemon [flags]`, or `cni-plugins dhcp daemon [flags]`.
+        if (DaemonArguments(name, args) is { } daemonArgs)
+            return DhcpDaemonCommand.RunAsync(daemonArgs, (environment ?? new SystemCniEnvironment()).Stderr);
         IpamInvoker ipam = PluginTable.CreateIpamInvoker(removal: removal);
         if (PluginTable.Create(name, ipam, removal) is { } plugin)
             return CniPluginHost.RunAsync(plugin, environment);
@@ -61,6 +76,7 @@ internal static class MultiCallHost
             usage: TYPE (a link to {ExecutableName} named after a CNI type, run by a container runtime)
                    {ExecutableName} TYPE    run the plugin TYPE
                    {ExecutableName} --list  print the types, one a line (cni install links them)
+                   dhcp daemon [flags]     run the dhcp IPAM daemon (also: {ExecutableName} dhcp daemon)
             types: {string.Join(" ", PluginTable.Types)}
             """);
         environment.Stderr.Flush();

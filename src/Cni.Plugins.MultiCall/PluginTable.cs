@@ -4,6 +4,7 @@ using Cni.Plugins.Common;
 using Cni.Plugins.Dummy;
 using Cni.Plugins.Firewall;
 using Cni.Plugins.HostDevice;
+using Cni.Plugins.Ipam.Dhcp;
 using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.Static;
 using Cni.Plugins.Ipvlan;
@@ -25,7 +26,7 @@ namespace Cni.Plugins.MultiCall;
 internal static class PluginTable
 {
     /// <summary>Every type, in the order <c>cni-plugins --list</c> prints them.</summary>
-    public static readonly string[] Types = ["bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf"];
+    public static readonly string[] Types = ["bandwidth", "bridge", "dhcp", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf"];
 
     /// <summary>The plugin for <paramref name="type"/>, built with <paramref name="ipam"/> and the link-removal policy
     /// <paramref name="removal"/> (in-process when null); null for a type not held here.</summary>
@@ -33,6 +34,7 @@ internal static class PluginTable
     {
         "bandwidth" => new BandwidthPlugin(),
         "bridge" => new BridgePlugin(ipam, removal),
+        "dhcp" => new DhcpPlugin(),
         "dummy" => new DummyPlugin(ipam, new NetlinkSubInterfaceKernel(removal)),
         "firewall" => new FirewallPlugin(),
         "host-device" => new HostDevicePlugin(ipam),

@@ -43,7 +43,17 @@ public class MultiCallHostTests
         Assert.That(Run("/usr/lib/cni/cni-plugins", ["static"], new() { ["CNI_COMMAND"] = "VERSION" }).Exit, Is.Zero);
         var (exit, stdout, _) = Run("cni-plugins", ["--list"], []);
         Assert.That(exit, Is.Zero);
-        Assert.That(stdout, Is.EqualTo("bandwidth\nbridge\ndummy\nfirewall\nhost-device\nhost-local\nipvlan\nloopback\nmacvlan\nportmap\nptp\nsbr\nstatic\ntap\ntuning\nvlan\nvrf\n"));
+        Assert.That(stdout, Is.EqualTo("bandwidth\nbridge\ndhcp\ndummy\nfirewall\nhost-device\nhost-local\nipvlan\nloopback\nmacvlan\nportmap\nptp\nsbr\nstatic\ntap\ntuning\nvlan\nvrf\n"));
+    }
+
+    [TestCase("/opt/cni/bin/dhcp", new[] { "daemon", "-nosuch" })]
+    [TestCase("cni-plugins", new[] { "dhcp", "daemon", "-nosuch" })]
+    public void Dhcp_daemon_is_started_by_its_argument(string argv0, string[] args)
+    {
+        var (exit, stdout, stderr) = Run(argv0, args, []);
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(stdout, Is.Empty);
+        Assert.That(stderr, Does.Contain("flag provided but not defined: -nosuch").And.Contain("usage: dhcp daemon"));
     }
 
     [Test]
@@ -60,7 +70,7 @@ public class MultiCallHostTests
         var (exit, stdout, stderr) = Run("/tmp/whatever", [], []);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stdout, Is.Empty);
-        Assert.That(stderr, Does.Contain("usage:").And.Contain("bandwidth bridge dummy firewall host-device host-local ipvlan loopback macvlan portmap ptp sbr static tap tuning vlan vrf"));
+        Assert.That(stderr, Does.Contain("usage:").And.Contain("bandwidth bridge dhcp dummy firewall host-device host-local ipvlan loopback macvlan portmap ptp sbr static tap tuning vlan vrf"));
     }
 }
 

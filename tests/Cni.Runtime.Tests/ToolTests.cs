@@ -254,14 +254,14 @@ public class InstallTests
         using var dir = new TestDirectory();
         string bin = dir.Combine("opt-cni-bin");
         Directory.CreateDirectory(bin);
-        File.WriteAllText(Path.Combine(bin, "dhcp"), "someone else's plugin");
+        File.WriteAllText(Path.Combine(bin, "sbr-of-someone-else"), "someone else's plugin");
 
         (int code, _, string stderr) = Run("install", "--dir", bin, "--from", published);
         Assert.That(code, Is.EqualTo(0), stderr);
         Assert.That(File.ReadAllBytes(Path.Combine(bin, "cni-plugins")), Is.EqualTo(File.ReadAllBytes(published)));
-        foreach (string type in new[] { "bandwidth", "bridge", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf" })
+        foreach (string type in new[] { "bandwidth", "bridge", "dhcp", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf" })
             Assert.That(new FileInfo(Path.Combine(bin, type)).LinkTarget, Is.EqualTo("cni-plugins"), type);
-        Assert.That(File.ReadAllText(Path.Combine(bin, "dhcp")), Is.EqualTo("someone else's plugin"), "a type we do not hold is left alone");
+        Assert.That(File.ReadAllText(Path.Combine(bin, "sbr-of-someone-else")), Is.EqualTo("someone else's plugin"), "a type we do not hold is left alone");
         Assert.That(Directory.GetFiles(bin, ".*"), Is.Empty, "no temporary file left");
         Assert.That(Run("install", "--dir", bin, "--from", published).Code, Is.EqualTo(0), "installing again over our own links");
 
