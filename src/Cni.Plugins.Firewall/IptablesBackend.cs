@@ -113,15 +113,34 @@ public sealed class IptablesBackend
 
     private static async Task CheckContainerRulesAsync(Tool ipt, FirewallSettings settings, CniResult result, AddressFamily family, CancellationToken ct)
     {
-            foreach (string chain in new[] { IptablesRules.PrivateChain, settings.AdminChain })
+        // Every look at once (each is an iptables process of its own, and none changes anything); the error still
+        // names the first thing missing, in the order the reference checks them.
+        var chains = new[] { IptablesRules.PrivateChain, settings.AdminChain }.Select(c => (Chain: c, Found: ipt.ChainExistsAsync(c, ct))).ToList();
+        var rules = new List<(string Chain, string[] Rule)>
+        {
+            (IptablesRules.ForwardChain, IptablesRules.ForwardJump()),
+            (IptablesRules.PrivateChain, IptablesRules.AdminJump(settings.AdminChain)),
+        };
+        rules.AddRange(AddressRules(result, family).Select(r => (IptablesRules.PrivateChain, r)));
+        var looks = rules.Select(r => (r.Chain, r.Rule, Found: ipt.ExistsAsync(r.Chain, r.Rule, ct))).ToList();
+        try
+        {
+            foreach ((string chain, Task<bool> found) in chains)
             {
-                if (!await ipt.ChainExistsAsync(chain, ct).ConfigureAwait(false))
+                if (!await found.ConfigureAwait(false))
                     throw new CniException(CniErrorCode.Internal, $"{ipt.Name}: chain {chain} not found in table {IptablesRules.Table}");
             }
-            await ipt.RequireAsync(IptablesRules.ForwardChain, IptablesRules.ForwardJump(), ct).ConfigureAwait(false);
-            await ipt.RequireAsync(IptablesRules.PrivateChain, IptablesRules.AdminJump(settings.AdminChain), ct).ConfigureAwait(false);
-            foreach (string[] rule in AddressRules(result, family))
-                await ipt.RequireAsync(IptablesRules.PrivateChain, rule, ct).ConfigureAwait(false);
+            foreach ((string chain, string[] rule, Task<bool> found) in looks)
+            {
+                if (!await found.ConfigureAwait(false))
+                    throw new CniException(CniErrorCode.Internal, $"{ipt.Name}: expected rule not found in chain {chain}: {IptablesRules.Format(rule)}");
+            }
+        }
+        finally
+        {
+            // Nothing left running behind an early answer.
+            await Task.WhenAll(chains.Select(c => (Task)c.Found).Concat(looks.Select(l => (Task)l.Found))).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
     }
 
     private Tool Open(AddressFamily family) =>

@@ -208,22 +208,34 @@ public sealed class IptablesPortMapper(ICommandRunner commands) : IPortMapper
         // CHECK on every IPv4-only network.
         string tool = Tool(container.Family);
         IptablesChain chain = DnatChain(s, container);
-        CommandOutput exists = await RunAsync(tool, ["-t", chain.Table, "-S", chain.Name], ct).ConfigureAwait(false);
-        if (!exists.Succeeded)
-            throw new CniException(CniErrorCode.Internal, $"chain {chain.Name} not found in {ToolName(container.Family)} table {chain.Table}");
+        // Every look at once (each is an iptables process of its own, and none changes anything); the error still
+        // names the first thing missing, in the order the rules are written.
+        Task<CommandOutput> exists = RunAsync(tool, ["-t", chain.Table, "-S", chain.Name], ct);
+        var looks = new List<(string Chain, string[] Rule, Task<bool> Found)>();
         foreach (string[] rule in chain.Rules)
-        {
-            if (!await ExistsAsync(tool, chain.Table, chain.Name, rule, ct).ConfigureAwait(false))
-                throw new CniException(CniErrorCode.Internal, $"rule \"{string.Join(' ', rule)}\" not found in chain {chain.Name} of {ToolName(container.Family)} table {chain.Table}");
-        }
+            looks.Add((chain.Name, rule, ExistsAsync(tool, chain.Table, chain.Name, rule, ct)));
         foreach (string entry in chain.EntryChains)
         {
             foreach (string[] rule in chain.EntryRules)
             {
                 string[] r = chain.EntryRuleWithJump(rule);
-                if (!await ExistsAsync(tool, chain.Table, entry, r, ct).ConfigureAwait(false))
-                    throw new CniException(CniErrorCode.Internal, $"rule \"{string.Join(' ', r)}\" not found in chain {entry} of {ToolName(container.Family)} table {chain.Table}");
+                looks.Add((entry, r, ExistsAsync(tool, chain.Table, entry, r, ct)));
             }
+        }
+        try
+        {
+            if (!(await exists.ConfigureAwait(false)).Succeeded)
+                throw new CniException(CniErrorCode.Internal, $"chain {chain.Name} not found in {ToolName(container.Family)} table {chain.Table}");
+            foreach ((string name, string[] rule, Task<bool> found) in looks)
+            {
+                if (!await found.ConfigureAwait(false))
+                    throw new CniException(CniErrorCode.Internal, $"rule \"{string.Join(' ', rule)}\" not found in chain {name} of {ToolName(container.Family)} table {chain.Table}");
+            }
+        }
+        finally
+        {
+            // Nothing left running behind an early answer.
+            await Task.WhenAll(looks.Select(l => (Task)l.Found).Append(exists)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
     }
 
