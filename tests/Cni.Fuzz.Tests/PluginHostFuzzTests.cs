@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Cni.Fuzz.Tests.Fuzzing;
 using Cni.Plugins.Bridge;
+using Cni.Plugins.Ipam.Dhcp;
 using Cni.Plugins.Ipam.HostLocal;
 using Cni.Plugins.Ipam.HostLocal.Configuration;
 using Cni.Plugins.Ipam.Static;
@@ -52,7 +53,7 @@ public class PluginHostFuzzTests
         yield return new TestCaseData("ipvlan").SetArgDisplayNames("ipvlan");
         yield return new TestCaseData("host-local").SetArgDisplayNames("host-local");
         yield return new TestCaseData("static").SetArgDisplayNames("static");
-        foreach (string type in new[] { "ptp", "tuning", "bandwidth", "firewall", "portmap", "host-device", "tap", "dummy", "vrf", "sbr" })
+        foreach (string type in new[] { "ptp", "tuning", "bandwidth", "firewall", "portmap", "host-device", "tap", "dummy", "vrf", "sbr", "dhcp" })
             yield return new TestCaseData(type).SetArgDisplayNames(type);
     }
 
@@ -75,6 +76,7 @@ public class PluginHostFuzzTests
             HostLocalConfigParser.Parse(r.RawConfig.Span, r.Args.Get("IP"));
         }),
         "sbr" => new ParseOnlyPlugin(new SbrPlugin(), r => SbrSettings.Load(r)),
+        "dhcp" => new ParseOnlyPlugin(new DhcpPlugin(), r => DhcpSettings.Load(r)),
         "static" => new StaticPlugin(),
         "host-device" => new ParseOnlyPlugin(new HostDevicePlugin(), r => HostDevicePlugin.LoadConf(r)),
         "tap" => new TapPlugin() is var tap ? new ParseOnlyPlugin(tap, r => tap.LoadConf(r)) : null!,
