@@ -129,6 +129,29 @@ public sealed class ContainerNamespace : IDisposable
     }
 
     /// <summary>
+    /// <see cref="TryOpen"/> with rtnetlink already connected inside (<see cref="TryConnect"/>): null as well when the
+    /// file is there but is no network namespace any more. For DEL.
+    /// </summary>
+    public static ContainerNamespace? TryOpenConnected(string? path)
+    {
+        ContainerNamespace? container = TryOpen(path);
+        if (container is null)
+            return null;
+        try
+        {
+            if (container.TryConnect() is not null)
+                return container;
+        }
+        catch
+        {
+            container.Dispose();
+            throw;
+        }
+        container.Dispose();
+        return null;
+    }
+
+    /// <summary>
     /// Writes kernel parameters inside the namespace in one visit (one dedicated thread). Keys are paths below
     /// <c>/proc/sys</c> with '/' separators (so interface names may contain dots), e.g. <c>net/ipv4/conf/eth0/arp_notify</c>.
     /// Entries marked optional are skipped when they fail (missing IPv6, read-only); a required failure throws.

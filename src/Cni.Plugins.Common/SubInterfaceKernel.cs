@@ -119,23 +119,8 @@ public sealed class NetlinkSubInterfaceKernel : ISubInterfaceKernel
     /// <inheritdoc/>
     public ISubInterfaceNamespace? TryOpenContainer(string? path)
     {
-        ContainerNamespace? container = ContainerNamespace.TryOpen(path);
-        if (container is null)
-            return null;
-        try
-        {
-            if (container.TryConnect() is null)
-            {
-                container.Dispose();
-                return null;
-            }
-        }
-        catch
-        {
-            container.Dispose();
-            throw;
-        }
-        return new NetlinkNamespace(null, container, _removal);
+        ContainerNamespace? container = ContainerNamespace.TryOpenConnected(path);
+        return container is null ? null : new NetlinkNamespace(null, container, _removal);
     }
 
     /// <summary>A namespace through rtnetlink: the host's (own socket) or a container's.</summary>

@@ -243,7 +243,7 @@ public sealed record PortmapSettings(
         if (conditions is null) return;
         for (int i = 0; i < conditions.Count; i++)
         {
-            if (conditions[i] is null || conditions[i].Contains('\0'))
+            if (conditions[i].Contains('\0'))
                 throw Invalid($"invalid {field}[{i}]: must be a string without NUL");
         }
     }
@@ -256,7 +256,7 @@ public sealed record PortmapSettings(
         for (int i = 0; i < conditions.Count; i++)
         {
             string c = conditions[i];
-            if (c is null || c.Any(ch => char.IsControl(ch) || ch is ';' or '#' or '{' or '}' or '"' or '\'' or '\\'))
+            if (c.Any(ch => char.IsControl(ch) || ch is ';' or '#' or '{' or '}' or '"' or '\'' or '\\'))
                 throw Invalid($"invalid {field}[{i}] \"{c}\": nftables conditions may not contain control characters, quotes, ';', '#', '{{' or '}}'");
         }
     }

@@ -66,23 +66,8 @@ public sealed class NetlinkVrfKernel : IVrfKernel
     /// <inheritdoc/>
     public IVrfNamespace? TryOpen(string? path)
     {
-        ContainerNamespace? container = ContainerNamespace.TryOpen(path);
-        if (container is null)
-            return null;
-        try
-        {
-            if (container.TryConnect() is null)
-            {
-                container.Dispose();
-                return null;
-            }
-        }
-        catch
-        {
-            container.Dispose();
-            throw;
-        }
-        return new Namespace(container);
+        ContainerNamespace? container = ContainerNamespace.TryOpenConnected(path);
+        return container is null ? null : new Namespace(container);
     }
 
     private sealed class Namespace(ContainerNamespace container) : IVrfNamespace

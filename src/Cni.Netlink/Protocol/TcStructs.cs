@@ -43,6 +43,23 @@ internal struct TcHtbOpt
 internal static class Tca
 {
     internal const ushort Kind = 1, Options = 2, Stats = 3, XStats = 4, Stats2 = 7, Chain = 11, HwOffload = 12;
+
+    /// <summary>What every qdisc, class and filter message starts with: the tcmsg header, the kind (TCA_KIND) and
+    /// the kind's options (TCA_OPTIONS, empty when absent).</summary>
+    internal static TcMsg ReadHeader(ReadOnlySpan<byte> message, out string kind, out ReadOnlySpan<byte> options)
+    {
+        ReadOnlySpan<byte> payload = NetlinkMessageReader.Payload(message);
+        TcMsg tcm = NetlinkMessageReader.ReadStruct<TcMsg>(payload);
+        kind = "";
+        options = default;
+        var attrs = new AttributeReader(payload[TcMsg.Size..]);
+        while (attrs.TryRead(out ushort type, out ReadOnlySpan<byte> value))
+        {
+            if (type == Kind) kind = AttributeReader.String(value);
+            else if (type == Options) options = value;
+        }
+        return tcm;
+    }
 }
 
 internal static class TcaTbf

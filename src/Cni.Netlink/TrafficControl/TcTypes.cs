@@ -105,16 +105,7 @@ public sealed class Qdisc
 
     internal static Qdisc Parse(ReadOnlySpan<byte> message)
     {
-        ReadOnlySpan<byte> payload = NetlinkMessageReader.Payload(message);
-        TcMsg tcm = NetlinkMessageReader.ReadStruct<TcMsg>(payload);
-        string kind = "";
-        ReadOnlySpan<byte> options = default;
-        var attrs = new AttributeReader(payload[TcMsg.Size..]);
-        while (attrs.TryRead(out ushort type, out ReadOnlySpan<byte> value))
-        {
-            if (type == Tca.Kind) kind = AttributeReader.String(value);
-            else if (type == Tca.Options) options = value;
-        }
+        TcMsg tcm = Tca.ReadHeader(message, out string kind, out ReadOnlySpan<byte> options);
         TbfParameters? tbf = null;
         HtbParameters? htb = null;
         if (kind == "htb")
