@@ -92,7 +92,7 @@ public sealed class IpamInvoker
     private async Task<byte[]> RunInProcessAsync(ICniPlugin plugin, string path, List<KeyValuePair<string, string?>> variables,
         ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken)
     {
-        var environment = new DelegatedEnvironment(variables, stdin, _executor.Stderr ?? Console.Error);
+        var environment = new DelegatedEnvironment(variables, stdin, _executor.Stderr);
         int exitCode = await ChildProcess.OnDedicatedThread(
             () => CniPluginHost.RunAsync(plugin, environment, cancellationToken).GetAwaiter().GetResult(),
             "plugin " + System.IO.Path.GetFileName(path)).ConfigureAwait(false);
@@ -120,8 +120,11 @@ public sealed class IpamInvoker
     }
 
     /// <summary>The environment an IPAM plugin run in-process sees: the <c>CNI_*</c> it would have been started with
-    /// (a null value is unset), everything else from this process; stdout kept for reading, stderr passed through.</summary>
-    private sealed class DelegatedEnvironment(List<KeyValuePair<string, string?>> variables, ReadOnlyMemory<byte> stdin, TextWriter stderr) : ICniEnvironment
+    /// (a null value is unset), everything else from this process; stdout kept for reading, stderr passed through
+    /// (to descriptor 2 when <paramref name="stderr"/> is null, as <see cref="SystemCniEnvironment"/> writes it: the
+    /// plugin host flushes stderr after every run, and setting up <see cref="Console.Error"/> for that would cost a
+    /// plugin run that logs nothing its console initialisation).</summary>
+    private sealed class DelegatedEnvironment(List<KeyValuePair<string, string?>> variables, ReadOnlyMemory<byte> stdin, TextWriter? stderr) : ICniEnvironment
     {
         private readonly MemoryStream _stdout = new();
         private StreamWriter? _stdoutWriter;
@@ -140,7 +143,9 @@ public sealed class IpamInvoker
 
         public TextWriter Stdout => _stdoutWriter ??= new StreamWriter(_stdout, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1024);
 
-        public TextWriter Stderr => stderr;
+        private TextWriter? _ownStderr;
+
+        public TextWriter Stderr => stderr ?? (_ownStderr ??= new SystemCniEnvironment().Stderr);
 
         public byte[] StdoutBytes
         {
