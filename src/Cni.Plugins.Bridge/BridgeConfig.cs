@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Cni.Netlink;
 using Cni.Plugins.Common;
 using Cni.Spec;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.Bridge;
 
@@ -87,10 +88,61 @@ public sealed class ValidAttachment
     [JsonPropertyName("ifname")] public string IfName { get; set; } = "";
 }
 
-/// <summary>Source-generated JSON metadata for the bridge configuration (key names case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(BridgeConfig))]
-internal sealed partial class BridgeJsonContext : JsonSerializerContext;
+/// <summary>
+/// Reads <see cref="BridgeConfig"/> from the network configuration with <see cref="JsonOptionReader"/>: keys
+/// case-insensitive (as Go's decoder), numbers strict, unknown keys ignored. The bridge runs on every pod start, and
+/// the serializer's metadata for these types cost each run more than the rest of its configuration handling.
+/// </summary>
+internal static class BridgeConfigReader
+{
+    public static BridgeConfig Read(ReadOnlySpan<byte> json) => JsonOptionReader.ReadObject(json, new BridgeConfig(), Options);
+
+    private static bool Options(ref JsonOptionReader r, BridgeConfig o, string key)
+    {
+        switch (key)
+        {
+            case "bridge": o.BridgeName = r.String(); return true;
+            case "isgateway": o.IsGateway = r.Bool(); return true;
+            case "isdefaultgateway": o.IsDefaultGateway = r.Bool(); return true;
+            case "forceaddress": o.ForceAddress = r.Bool(); return true;
+            case "ipmasq": o.IpMasq = r.Bool(); return true;
+            case "ipmasqbackend": o.IpMasqBackend = r.String(); return true;
+            case "mtu": o.Mtu = r.Int32(); return true;
+            case "hairpinmode": o.HairpinMode = r.Bool(); return true;
+            case "promiscmode": o.PromiscMode = r.Bool(); return true;
+            case "vlan": o.Vlan = r.Int32(); return true;
+            case "vlantrunk": o.VlanTrunk = r.List(static (ref JsonOptionReader r) => r.Object(new VlanTrunkEntry(), TrunkEntry)!); return true; // a null item stays null, refused by CollectTrunk
+            case "preservedefaultvlan": o.PreserveDefaultVlan = r.NullableBool(); return true;
+            case "macspoofchk": o.MacSpoofCheck = r.Bool(); return true;
+            case "enabledad": o.EnableDad = r.Bool(); return true;
+            case "disablecontainerinterface": o.DisableContainerInterface = r.Bool(); return true;
+            case "portisolation": o.PortIsolation = r.Bool(); return true;
+            case "cni.dev/valid-attachments": o.ValidAttachments = r.List(static (ref JsonOptionReader r) => r.Object(new ValidAttachment(), Attachment)!); return true;
+            default: return false;
+        }
+    }
+
+    private static bool TrunkEntry(ref JsonOptionReader r, VlanTrunkEntry e, string key)
+    {
+        switch (key)
+        {
+            case "minid": e.MinId = r.NullableInt32(); return true;
+            case "maxid": e.MaxId = r.NullableInt32(); return true;
+            case "id": e.Id = r.NullableInt32(); return true;
+            default: return false;
+        }
+    }
+
+    private static bool Attachment(ref JsonOptionReader r, ValidAttachment a, string key)
+    {
+        switch (key)
+        {
+            case "containerid": a.ContainerId = r.String()!; return true; // null as the serializer sets it
+            case "ifname": a.IfName = r.String()!; return true;
+            default: return false;
+        }
+    }
+}
 
 /// <summary>
 /// A validated bridge configuration: every check happens here, before the plugin touches the kernel, and each
@@ -133,7 +185,7 @@ public sealed class BridgeSettings
     public static BridgeSettings Load(CniRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        BridgeConfig o = request.GetOptions<BridgeConfig>(BridgeJsonContext.Default);
+        BridgeConfig o = BridgeConfigReader.Read(request.RawConfig.Span);
         string bridge = string.IsNullOrEmpty(o.BridgeName) ? BridgeConfig.DefaultBridgeName : o.BridgeName;
         try
         {

@@ -52,7 +52,7 @@ internal static class CniJson
     /// The CNI error for a JSON failure while reading <paramref name="what"/>. The message is ours, not the
     /// serializer's: NativeAOT plugins strip framework resource strings (<c>UseSystemResourceKeys</c>).
     /// </summary>
-    private static CniException ToCniException(JsonException ex, string what, bool wellFormed)
+    internal static CniException ToCniException(JsonException ex, string what, bool wellFormed)
     {
         string path = ex.Path is null or "$" ? "" : $" at {ex.Path}";
         if (ex is InvalidJsonValueException)

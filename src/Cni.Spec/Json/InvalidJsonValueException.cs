@@ -12,4 +12,9 @@ public sealed class InvalidJsonValueException : JsonException
     public InvalidJsonValueException(string message) : base(message)
     {
     }
+
+    /// <summary>Creates the exception with a message naming the bad value and the JSON path where it was found.</summary>
+    internal InvalidJsonValueException(string message, string path) : base(message, path, null, null)
+    {
+    }
 }
