@@ -24,8 +24,8 @@ public sealed class ContainerNamespace : IDisposable
 
     /// <summary>
     /// Opens the rtnetlink socket inside the namespace and writes <paramref name="sysctls"/> in the same visit (each
-    /// visit is a thread start: on a busy node that is what a plugin waits for). Returns the socket; when already
-    /// connected, only writes the sysctls.
+    /// visit is two <c>setns</c> calls and an open). Returns the socket; when already connected, only writes the
+    /// sysctls.
     /// </summary>
     public RtNetlink Connect(IEnumerable<SysctlSetting> sysctls)
     {
@@ -37,7 +37,7 @@ public sealed class ContainerNamespace : IDisposable
         }
         try
         {
-            // One visit: the socket opened on the namespace thread stays bound to the namespace.
+            // One visit: the socket opened inside stays bound to the namespace.
             _netlink = Handle.Run(() =>
             {
                 RtNetlink netlink = RtNetlink.Open();

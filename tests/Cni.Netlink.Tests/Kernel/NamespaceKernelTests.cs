@@ -54,6 +54,23 @@ public class NamespaceKernelTests
     }
 
     [Test]
+    public void RunComesBackAlsoWhenTheWorkThrowsAndOnTheSameThread()
+    {
+        using var scratch = new Scratch();
+        var (ns, _) = scratch.NewNamespace();
+        string Inode() => File.ResolveLinkTarget("/proc/thread-self/ns/net", false)!.Name;
+        string before = Inode();
+        int thread = Environment.CurrentManagedThreadId;
+        Assert.That(ns.Run(() => Environment.CurrentManagedThreadId), Is.EqualTo(thread), "no thread is started per visit");
+        Assert.Throws<InvalidOperationException>(() => ns.Run(() => throw new InvalidOperationException("inside")));
+        Assert.That(Inode(), Is.EqualTo(before));
+        // nested visits come back to where each started
+        string outer = ns.Run(() => ns.Run(Inode) + "|" + Inode());
+        Assert.That(outer.Split('|')[0], Is.EqualTo(outer.Split('|')[1]));
+        Assert.That(Inode(), Is.EqualTo(before));
+    }
+
+    [Test]
     public void IdentityAndValidation()
     {
         using var scratch = new Scratch();
