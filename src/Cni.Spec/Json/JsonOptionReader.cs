@@ -100,6 +100,18 @@ public ref struct JsonOptionReader
     /// <summary>The current value as a 32-bit integer, or null for JSON null.</summary>
     public int? NullableInt32() => _json.TokenType == JsonTokenType.Null ? null : Int32();
 
+    /// <summary>The current value as a 64-bit integer.</summary>
+    public long Int64() => _json.TokenType == JsonTokenType.Number && _json.TryGetInt64(out long value) ? value : throw WrongType();
+
+    /// <summary>The current value as an unsigned 64-bit integer.</summary>
+    public ulong UInt64() => _json.TokenType == JsonTokenType.Number && _json.TryGetUInt64(out ulong value) ? value : throw WrongType();
+
+    /// <summary>The current value as an unsigned 32-bit integer.</summary>
+    public uint UInt32() => _json.TokenType == JsonTokenType.Number && _json.TryGetUInt32(out uint value) ? value : throw WrongType();
+
+    /// <summary>The current value as a double (any JSON number).</summary>
+    public double Double() => _json.TokenType == JsonTokenType.Number && _json.TryGetDouble(out double value) ? value : throw WrongType();
+
     /// <summary>The current value as a string, or null for JSON null.</summary>
     public string? String() => _json.TokenType switch
     {
@@ -137,6 +149,35 @@ public ref struct JsonOptionReader
         }
         return list;
     }
+
+    /// <summary>
+    /// The current value, a JSON object, as a dictionary of its keys (as written, case kept) to values read by
+    /// <paramref name="value"/>; a repeated key keeps its last value; null for JSON null.
+    /// </summary>
+    public Dictionary<string, TValue>? Dictionary<TValue>(ItemReader<TValue> value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (_json.TokenType == JsonTokenType.Null)
+            return null;
+        if (_json.TokenType != JsonTokenType.StartObject)
+            throw WrongType();
+        var map = new Dictionary<string, TValue>(StringComparer.Ordinal);
+        while (_json.Read() && _json.TokenType == JsonTokenType.PropertyName)
+        {
+            string name = _json.GetString()!;
+            _json.Read();
+            _path.Add(name.AsSpan().ContainsAny(SpecialCharacters) ? $"['{name}']" : "." + name);
+            map[name] = value(ref this);
+            _path.RemoveAt(_path.Count - 1);
+        }
+        return map;
+    }
+
+    /// <summary>The current value as a <see cref="JsonElement"/> (a copy, usable after reading ends).</summary>
+    public JsonElement Element() => JsonElement.ParseValue(ref _json);
+
+    /// <summary>The JSON type of the current value.</summary>
+    public readonly JsonTokenType TokenType => _json.TokenType;
 
     /// <summary>Skips the current value.</summary>
     public void Skip() => _json.Skip();
