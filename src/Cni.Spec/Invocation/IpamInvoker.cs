@@ -80,22 +80,27 @@ public sealed class IpamInvoker
         }
 
         if (_sameExecutable?.Invoke(type) is { } plugin && IsThisExecutable(path))
-            return (await RunInProcessAsync(plugin, path, environment, request.RawConfig, cancellationToken).ConfigureAwait(false), path);
+            return (await RunInProcessAsync(plugin, path, command, environment, request.RawConfig, cancellationToken).ConfigureAwait(false), path);
         return (await _executor.ExecAsync(path, environment, request.RawConfig, cancellationToken).ConfigureAwait(false), path);
     }
 
     /// <summary>
-    /// Runs <paramref name="plugin"/> through the plugin host as the executable would run as <paramref name="path"/>,
-    /// on a thread of its own (the caller goes on meanwhile, as it does while a child runs), and reads its stdout and
-    /// exit code as <see cref="PluginExecutor.ExecAsync"/> reads a child's.
+    /// Runs <paramref name="plugin"/> through the plugin host as the executable would run as <paramref name="path"/>
+    /// (for ADD and DEL on a thread of its own, the caller going on meanwhile as it does while a child runs), and reads
+    /// its stdout and exit code as <see cref="PluginExecutor.ExecAsync"/> reads a child's.
     /// </summary>
-    private async Task<byte[]> RunInProcessAsync(ICniPlugin plugin, string path, List<KeyValuePair<string, string?>> variables,
+    private async Task<byte[]> RunInProcessAsync(ICniPlugin plugin, string path, CniCommand command, List<KeyValuePair<string, string?>> variables,
         ReadOnlyMemory<byte> stdin, CancellationToken cancellationToken)
     {
         var environment = new DelegatedEnvironment(variables, stdin, _executor.Stderr);
-        int exitCode = await ChildProcess.OnDedicatedThread(
-            () => CniPluginHost.RunAsync(plugin, environment, cancellationToken).GetAwaiter().GetResult(),
-            "plugin " + System.IO.Path.GetFileName(path)).ConfigureAwait(false);
+        // ADD and DEL overlap the IPAM's file work (host-local syncs its reservation) with the caller's link work.
+        // CHECK, GC and STATUS have nothing to overlap, and a thread's start is a cost of its own (the starting thread
+        // yields until the new one runs): they run here.
+        int exitCode = command is CniCommand.Add or CniCommand.Del
+            ? await ChildProcess.OnDedicatedThread(
+                () => CniPluginHost.RunAsync(plugin, environment, cancellationToken).GetAwaiter().GetResult(),
+                "plugin " + System.IO.Path.GetFileName(path)).ConfigureAwait(false)
+            : await CniPluginHost.RunAsync(plugin, environment, cancellationToken).ConfigureAwait(false);
         byte[] stdout = environment.StdoutBytes;
         if (exitCode != 0)
             throw PluginExecutor.PluginError(path, $"exit {exitCode}", stdout, []);
