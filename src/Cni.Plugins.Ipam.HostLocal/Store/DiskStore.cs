@@ -30,6 +30,14 @@ namespace Cni.Plugins.Ipam.HostLocal.Store;
 /// past the recorded mtime, so a later change cannot carry the same stamp; where the file system's timestamps look
 /// coarse the index is not written. Files are never rewritten in place by either plugin (<c>last_reserved_ip.N</c>
 /// aside, which the index does not hold).</para>
+/// <para>The index of a /16 is megabytes, and an ADD or DEL changes one entry: rewriting it whole (and freeing the
+/// old copy's blocks) cost more than the rest of a warm run. So a run that loaded the index, or a stale one, records its
+/// changes (<see cref="StoreSnapshot.Changes"/>) and writes only those, with the new directory stamp, as a small delta
+/// file beside the index, naming the checksum of the index it applies to; loading applies it, and a delta that is
+/// damaged or names another index is ignored (the index alone is then merely stale). Past
+/// <see cref="MaxDeltaEntries"/> changes the index is written whole again and the delta removed. New reservations
+/// record their inode number (<see cref="TryReserve(IpAddr, ReadOnlySpan{byte}, out ulong)"/>), so a load after
+/// another writer reads none of our own files again.</para>
 /// <para>After another writer the index is stale. ADD needs the names (one directory listing) and owners only to
 /// refuse a second ADD of one attachment, so it takes the index's owner for every name whose inode number (from
 /// the listing, recorded in the index) is unchanged and reads only the new files; owners it would refuse on are
@@ -150,9 +158,13 @@ internal sealed unsafe class DiskStore : IDisposable
         EnsureLocked();
         _indexWasValid = false;
         _readEveryFile = false;
+        DirStamp recorded = default;
         byte[]? data = _index.ReadBytes();
         _indexExisted = data is not null;
-        if (data is not null && StoreIndex.Deserialize(data, out DirStamp recorded) is { } fromIndex && !StoreIndex.ClockIsBefore(recorded, _options.Clock))
+        StoreSnapshot? fromIndex = data is null ? null : StoreIndex.Deserialize(data, out recorded);
+        if (fromIndex is not null && _index.ReadDeltaBytes() is { } delta && StoreIndex.ApplyDelta(delta, fromIndex) is { } current)
+            recorded = current;
+        if (fromIndex is not null && !StoreIndex.ClockIsBefore(recorded, _options.Clock))
         {
             _loadedStamp = StatDirectory();
             (long Seconds, uint Nanoseconds)? uncheckedSince = fromIndex.UncheckedSince;
@@ -268,8 +280,24 @@ internal sealed unsafe class DiskStore : IDisposable
         {
             if (reused[i] is { } slot)
                 snapshot.SetSlot(names[i].Address, slot);
-            else
+        }
+        if (stale?.Changes is { } staleChanges)
+        {
+            // What differs from the stale snapshot is a change from its index too: the next save can write a delta.
+            snapshot.TrackChangesFrom(stale.BaseChecksum, new Dictionary<IpAddr, StoreSnapshot.Change>(staleChanges));
+        }
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (reused[i] is null)
                 snapshot.Set(names[i].Address, contents[i], names[i].Inode);
+        }
+        if (stale is not null && snapshot.Changes is { } changes)
+        {
+            foreach (IpAddr address in stale.Slots.Keys)
+            {
+                if (!snapshot.Contains(address))
+                    changes[address] = new StoreSnapshot.Change(true, default);
+            }
         }
         return snapshot;
     }
@@ -330,9 +358,17 @@ internal sealed unsafe class DiskStore : IDisposable
     /// Creates the reservation file for <paramref name="address"/> holding <paramref name="content"/>, complete or not
     /// at all. Returns false when the name already exists.
     /// </summary>
-    public bool TryReserve(IpAddr address, ReadOnlySpan<byte> content)
+    public bool TryReserve(IpAddr address, ReadOnlySpan<byte> content) => TryReserve(address, content, out _);
+
+    /// <summary>
+    /// Creates the reservation file for <paramref name="address"/> holding <paramref name="content"/>, complete or not
+    /// at all, and gives its inode number (0 when it could not be read), which the index records so that a later
+    /// load after another writer knows the file without reading it. Returns false when the name already exists.
+    /// </summary>
+    public bool TryReserve(IpAddr address, ReadOnlySpan<byte> content, out ulong inode)
     {
         EnsureLocked();
+        inode = 0;
         byte[] name = NameOf(address);
         int fd = _options.UseUnnamedTempFiles ? Posix.OpenAt(_dirFd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0x1a4 /* 0644 */) : -1;
         if (fd >= 0)
@@ -341,6 +377,7 @@ internal sealed unsafe class DiskStore : IDisposable
             {
                 WriteAll(fd, content, address);
                 SyncData(fd, address);
+                inode = InodeOf(fd);
                 int errno = Posix.LinkAt(AT_FDCWD, Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}\0"), _dirFd, name, AT_SYMLINK_FOLLOW);
                 if (errno == 0)
                     return true;
@@ -366,6 +403,7 @@ internal sealed unsafe class DiskStore : IDisposable
             {
                 WriteAll(fd, content, address);
                 SyncData(fd, address);
+                inode = InodeOf(fd);
             }
             finally
             {
@@ -383,6 +421,8 @@ internal sealed unsafe class DiskStore : IDisposable
             Posix.UnlinkAt(_dirFd, temp);
         }
     }
+
+    private static ulong InodeOf(int fd) => Posix.StatFd(fd, STATX_INO, out statx st) ? st.stx_ino : 0;
 
     /// <summary>
     /// Puts the content of a reservation on disk before its name can get there: without it a crash could leave the
@@ -498,13 +538,34 @@ internal sealed unsafe class DiskStore : IDisposable
         DirStamp stamp = StatDirectory();
         if (!changed && _indexWasValid && stamp.Equals(_loadedStamp))
             return; // still valid as it is
-        if (stamp.MtimeNanoseconds % 1000 == 0 || !StoreIndex.WaitForClockPast(stamp) || !_index.Write(StoreIndex.Serialize(snapshot, stamp)))
+        if (stamp.MtimeNanoseconds % 1000 == 0 || !StoreIndex.WaitForClockPast(stamp) || !WriteIndex(snapshot, stamp))
         {
             _index.Delete();
             return;
         }
         _indexExisted = true;
     }
+
+    /// <summary>
+    /// Writes the delta when the snapshot tracked its changes from the index file on disk and they are few (at most
+    /// <see cref="MaxDeltaEntries"/>); otherwise the whole index, which also drops the delta.
+    /// </summary>
+    private bool WriteIndex(StoreSnapshot snapshot, DirStamp stamp)
+    {
+        if (snapshot.Changes is { } changes && changes.Count <= MaxDeltaEntries(snapshot.Count))
+            return _index.WriteDelta(StoreIndex.SerializeDelta(snapshot, stamp));
+        byte[] data = StoreIndex.Serialize(snapshot, stamp);
+        if (!_index.Write(data))
+            return false;
+        snapshot.TrackChangesFrom(StoreIndex.ChecksumOf(data), []); // a later save in this run is a delta of this one
+        return true;
+    }
+
+    /// <summary>
+    /// How many changes the delta may hold before the whole index is written again: a sixteenth of the entries
+    /// (every load reads and applies the delta, every save rewrites it), between 64 and 4096.
+    /// </summary>
+    internal static int MaxDeltaEntries(int count) => Math.Clamp(count / 16, 64, 4096);
 
     /// <summary>The network directory's device, inode, mtime and ctime now.</summary>
     internal DirStamp StatDirectory()

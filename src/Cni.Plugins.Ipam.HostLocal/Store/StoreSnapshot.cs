@@ -23,6 +23,9 @@ internal sealed class StoreSnapshot
         public ReadOnlySpan<byte> Content => Buffer is null ? default : Buffer.AsSpan(Offset, Length);
     }
 
+    /// <summary>One change since the index file a snapshot was loaded from: the file's new slot, or its removal.</summary>
+    internal readonly record struct Change(bool Removed, Slot Slot);
+
     private readonly Dictionary<IpAddr, Slot> _entries;
 
     public StoreSnapshot(int capacity = 0) => _entries = new Dictionary<IpAddr, Slot>(capacity);
@@ -37,6 +40,26 @@ internal sealed class StoreSnapshot
     /// </summary>
     public (long Seconds, uint Nanoseconds)? UncheckedSince { get; set; }
 
+    /// <summary>
+    /// Every change made since the snapshot was loaded from the index file whose checksum is <see cref="BaseChecksum"/>
+    /// (null: not tracked; the whole index is then written). <see cref="DiskStore.SaveIndex"/> writes only these, as
+    /// the index's delta, while they are few.
+    /// </summary>
+    internal Dictionary<IpAddr, Change>? Changes { get; private set; }
+
+    /// <summary>The checksum of the index file <see cref="Changes"/> are relative to.</summary>
+    internal ulong BaseChecksum { get; private set; }
+
+    /// <summary>From now on records every change relative to the index file with <paramref name="baseChecksum"/>.</summary>
+    internal void TrackChangesFrom(ulong baseChecksum, Dictionary<IpAddr, Change> changes)
+    {
+        BaseChecksum = baseChecksum;
+        Changes = changes;
+    }
+
+    /// <summary>Stops tracking: the next save writes the whole index.</summary>
+    internal void StopTracking() => Changes = null;
+
     /// <summary>All addresses and where their contents are.</summary>
     public IReadOnlyDictionary<IpAddr, Slot> Slots => _entries;
 
@@ -48,15 +71,27 @@ internal sealed class StoreSnapshot
 
     /// <summary>Records a file and its trimmed content (null: unknown, e.g. not a regular file).</summary>
     public void Set(IpAddr address, byte[]? trimmedContent, ulong inode = 0) =>
-        _entries[address] = trimmedContent is null ? new Slot(null, 0, 0, inode) : new Slot(trimmedContent, 0, trimmedContent.Length, inode);
+        SetSlot(address, trimmedContent is null ? new Slot(null, 0, 0, inode) : new Slot(trimmedContent, 0, trimmedContent.Length, inode));
 
     /// <summary>Records a file whose content is a slice of a shared buffer.</summary>
-    internal void SetSlice(IpAddr address, byte[] buffer, int offset, int length, ulong inode = 0) => _entries[address] = new Slot(buffer, offset, length, inode);
+    internal void SetSlice(IpAddr address, byte[] buffer, int offset, int length, ulong inode = 0) => SetSlot(address, new Slot(buffer, offset, length, inode));
 
     /// <summary>Records a file with a slot taken from another snapshot.</summary>
-    internal void SetSlot(IpAddr address, Slot slot) => _entries[address] = slot;
+    internal void SetSlot(IpAddr address, Slot slot)
+    {
+        _entries[address] = slot;
+        if (Changes is not null)
+            Changes[address] = new Change(false, slot);
+    }
 
-    public bool Remove(IpAddr address) => _entries.Remove(address);
+    public bool Remove(IpAddr address)
+    {
+        if (!_entries.Remove(address))
+            return false;
+        if (Changes is not null)
+            Changes[address] = new Change(true, default);
+        return true;
+    }
 
     /// <summary>Addresses whose trimmed content equals <paramref name="content"/>, in address order.</summary>
     public List<IpAddr> Find(ReadOnlySpan<byte> content)
