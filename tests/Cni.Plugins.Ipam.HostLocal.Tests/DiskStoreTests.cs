@@ -736,7 +736,7 @@ public partial class DiskStoreTests
         IndexFrom(1);
         Change(["10.0.0.2"], []);
         byte[] bytes = File.ReadAllBytes(IndexPath);
-        "HLIDX001"u8.CopyTo(bytes); // the version before this one (its checksum still fits the rest)
+        "HLIDX002"u8.CopyTo(bytes); // the version before this one (unsorted, another checksum)
         File.WriteAllBytes(IndexPath, bytes);
         using (DiskStore store = OpenLocked())
         {

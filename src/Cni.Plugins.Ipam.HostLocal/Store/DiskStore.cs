@@ -242,9 +242,10 @@ internal sealed unsafe class DiskStore : IDisposable
         }
 
         var contents = new byte[]?[names.Count];
+        // The stale snapshot's slot where it still describes the file; otherwise the file's content is read.
         var reused = new StoreSnapshot.Slot?[names.Count];
         int filesRead = 0;
-        // Trusting inode numbers, nearly every name is a dictionary look-up: not worth starting the thread pool.
+        // Trusting inode numbers, nearly every name is a look-up: not worth starting the thread pool.
         int workers = names.Count < 256 || trustInodes ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
         void ScanShare(int worker)
         {
@@ -253,12 +254,12 @@ internal sealed unsafe class DiskStore : IDisposable
             for (int i = worker; i < names.Count; i += workers)
             {
                 (IpAddr address, byte type, ulong inode) = names[i];
-                if (stale is not null && stale.Slots.TryGetValue(address, out StoreSnapshot.Slot slot)
+                if (stale is not null && stale.TryGetSlot(address, out StoreSnapshot.Slot slot)
                     && (trustInodes
                         ? slot.Inode != 0 && slot.Inode == inode
                         : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(NameOf(address), since)))
                 {
-                    reused[i] = slot with { Inode = inode };
+                    reused[i] = slot;
                     continue;
                 }
                 if (type is Posix.DT_REG or Posix.DT_UNKNOWN)
@@ -275,30 +276,49 @@ internal sealed unsafe class DiskStore : IDisposable
             Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, ScanShare);
         LastScanFilesRead = filesRead;
 
-        var snapshot = new StoreSnapshot(names.Count);
-        for (int i = 0; i < names.Count; i++)
+        if (stale is null)
         {
-            if (reused[i] is { } slot)
-                snapshot.SetSlot(names[i].Address, slot);
-        }
-        if (stale?.Changes is { } staleChanges)
-        {
-            // What differs from the stale snapshot is a change from its index too: the next save can write a delta.
-            snapshot.TrackChangesFrom(stale.BaseChecksum, new Dictionary<IpAddr, StoreSnapshot.Change>(staleChanges));
-        }
-        for (int i = 0; i < names.Count; i++)
-        {
-            if (reused[i] is null)
-                snapshot.Set(names[i].Address, contents[i], names[i].Inode);
-        }
-        if (stale is not null && snapshot.Changes is { } changes)
-        {
-            foreach (IpAddr address in stale.Slots.Keys)
+            var keys = new IpAddr[names.Count];
+            var slots = new StoreSnapshot.Slot[names.Count];
+            for (int i = 0; i < names.Count; i++)
             {
-                if (!snapshot.Contains(address))
-                    changes[address] = new StoreSnapshot.Change(true, default);
+                keys[i] = names[i].Address;
+                slots[i] = contents[i] is { } content ? new StoreSnapshot.Slot(content, 0, content.Length, names[i].Inode) : new StoreSnapshot.Slot(null, 0, 0, names[i].Inode);
+            }
+            return StoreSnapshot.FromBase(keys, slots, sorted: false)
+                ?? throw new InvalidOperationException("a directory listed one name twice");
+        }
+
+        // The stale snapshot, changed where the directory differs from it: what changed is all its overlay holds,
+        // so a snapshot from the index still knows its changes from it (the next save writes a delta).
+        StoreSnapshot snapshot = stale.Derive();
+        var seenInBase = new bool[stale.BaseCount];
+        var seenInOverlay = new HashSet<IpAddr>();
+        for (int i = 0; i < names.Count; i++)
+        {
+            IpAddr address = names[i].Address;
+            int baseIndex = stale.IsInOverlay(address) ? -1 : stale.BaseIndexOf(address);
+            if (baseIndex >= 0)
+                seenInBase[baseIndex] = true;
+            else
+                seenInOverlay.Add(address);
+            if (reused[i] is { } slot)
+            {
+                if (slot.Inode != names[i].Inode)
+                    snapshot.SetSlot(address, slot with { Inode = names[i].Inode }); // an index entry that had no inode
+            }
+            else
+            {
+                snapshot.Set(address, contents[i], names[i].Inode);
             }
         }
+        for (int i = 0; i < seenInBase.Length; i++)
+        {
+            if (!seenInBase[i] && !stale.IsInOverlay(stale.BaseKey(i)))
+                snapshot.Remove(stale.BaseKey(i));
+        }
+        foreach (IpAddr address in stale.Slots.Keys.Where(k => stale.IsInOverlay(k) && !seenInOverlay.Contains(k)).ToList())
+            snapshot.Remove(address);
         return snapshot;
     }
 
@@ -557,7 +577,7 @@ internal sealed unsafe class DiskStore : IDisposable
         byte[] data = StoreIndex.Serialize(snapshot, stamp);
         if (!_index.Write(data))
             return false;
-        snapshot.TrackChangesFrom(StoreIndex.ChecksumOf(data), []); // a later save in this run is a delta of this one
+        snapshot.StopTracking(); // its changes are from the old index: a later save in this run writes it whole
         return true;
     }
 

@@ -1,3 +1,5 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using Cni.Plugins.Ipam.HostLocal.Addressing;
 
 namespace Cni.Plugins.Ipam.HostLocal.Store;
@@ -7,8 +9,12 @@ namespace Cni.Plugins.Ipam.HostLocal.Store;
 /// trimmed content (unknown when it is not a readable regular file, so it never matches an owner).
 /// </summary>
 /// <remarks>
-/// Contents are slices of shared buffers (for a snapshot read from the index, the index file's bytes), so that
-/// loading 65,000 reservations allocates a dictionary and nothing per entry.
+/// <para>Contents are slices of shared buffers (for a snapshot read from the index, the index file's bytes), so that
+/// loading 65,000 reservations allocates nothing per entry.</para>
+/// <para>The entries are a base, two arrays sorted by address (as the index stores them, or as a full scan sorted
+/// them), and an overlay of the changes made since: building a hash table of 65,000 entries cost more than reading
+/// the index, and a run changes a handful. When the base is the index file's content the overlay is exactly what
+/// the index's delta must hold (<see cref="Changes"/>).</para>
 /// </remarks>
 internal sealed class StoreSnapshot
 {
@@ -23,14 +29,56 @@ internal sealed class StoreSnapshot
         public ReadOnlySpan<byte> Content => Buffer is null ? default : Buffer.AsSpan(Offset, Length);
     }
 
-    /// <summary>One change since the index file a snapshot was loaded from: the file's new slot, or its removal.</summary>
+    /// <summary>One change from the base: the file's new slot, or its removal.</summary>
     internal readonly record struct Change(bool Removed, Slot Slot);
 
-    private readonly Dictionary<IpAddr, Slot> _entries;
+    private readonly IpAddr[] _keys;
+    private readonly Slot[] _slots;
+    private readonly Dictionary<IpAddr, Change> _overlay;
+    private int _count;
+    private bool _baseIsIndex;
 
-    public StoreSnapshot(int capacity = 0) => _entries = new Dictionary<IpAddr, Slot>(capacity);
+    /// <summary>An empty snapshot; entries go to the overlay.</summary>
+    public StoreSnapshot(int capacity = 0)
+        : this([], [], new Dictionary<IpAddr, Change>(capacity))
+    {
+    }
 
-    public int Count => _entries.Count;
+    private StoreSnapshot(IpAddr[] sortedKeys, Slot[] slots, Dictionary<IpAddr, Change> overlay)
+    {
+        _keys = sortedKeys;
+        _slots = slots;
+        _overlay = overlay;
+        _count = sortedKeys.Length;
+        Slots = new SlotView(this);
+    }
+
+    /// <summary>
+    /// A snapshot whose base is <paramref name="keys"/> and <paramref name="slots"/> (taken over, sorted here when
+    /// <paramref name="sorted"/> is false); null when an address appears twice.
+    /// </summary>
+    internal static StoreSnapshot? FromBase(IpAddr[] keys, Slot[] slots, bool sorted)
+    {
+        if (!sorted)
+            Array.Sort(keys, slots);
+        for (int i = 1; i < keys.Length; i++)
+        {
+            if (keys[i - 1].CompareTo(keys[i]) >= 0)
+                return null;
+        }
+        return new StoreSnapshot(keys, slots, []);
+    }
+
+    /// <summary>A snapshot with the same base and a copy of this one's overlay, tracking as this one does.</summary>
+    internal StoreSnapshot Derive() => new(_keys, _slots, new Dictionary<IpAddr, Change>(_overlay))
+    {
+        _count = _count,
+        _baseIsIndex = _baseIsIndex,
+        BaseChecksum = BaseChecksum,
+        UncheckedSince = UncheckedSince,
+    };
+
+    public int Count => _count;
 
     /// <summary>
     /// Null when every content is known to be the file's current one. Otherwise the contents were taken from an
@@ -42,54 +90,95 @@ internal sealed class StoreSnapshot
 
     /// <summary>
     /// Every change made since the snapshot was loaded from the index file whose checksum is <see cref="BaseChecksum"/>
-    /// (null: not tracked; the whole index is then written). <see cref="DiskStore.SaveIndex"/> writes only these, as
-    /// the index's delta, while they are few.
+    /// (null: the base is not that file; the whole index is then written). <see cref="DiskStore.SaveIndex"/> writes
+    /// only these, as the index's delta, while they are few.
     /// </summary>
-    internal Dictionary<IpAddr, Change>? Changes { get; private set; }
+    internal Dictionary<IpAddr, Change>? Changes => _baseIsIndex ? _overlay : null;
 
     /// <summary>The checksum of the index file <see cref="Changes"/> are relative to.</summary>
     internal ulong BaseChecksum { get; private set; }
 
-    /// <summary>From now on records every change relative to the index file with <paramref name="baseChecksum"/>.</summary>
-    internal void TrackChangesFrom(ulong baseChecksum, Dictionary<IpAddr, Change> changes)
+    /// <summary>Declares the base (with no change yet) to be the index file with <paramref name="baseChecksum"/>.</summary>
+    internal void TrackChangesFrom(ulong baseChecksum)
     {
+        if (_overlay.Count != 0)
+            throw new InvalidOperationException("only an unchanged base can be the index's content");
         BaseChecksum = baseChecksum;
-        Changes = changes;
+        _baseIsIndex = true;
     }
 
     /// <summary>Stops tracking: the next save writes the whole index.</summary>
-    internal void StopTracking() => Changes = null;
+    internal void StopTracking() => _baseIsIndex = false;
 
-    /// <summary>All addresses and where their contents are.</summary>
-    public IReadOnlyDictionary<IpAddr, Slot> Slots => _entries;
+    /// <summary>All addresses and where their contents are (the base's in address order, then the overlay's).</summary>
+    public IReadOnlyDictionary<IpAddr, Slot> Slots { get; }
 
-    public bool Contains(IpAddr address) => _entries.ContainsKey(address);
+    /// <summary>Number of entries in the base.</summary>
+    internal int BaseCount => _keys.Length;
+
+    /// <summary>The base's address at <paramref name="index"/>.</summary>
+    internal IpAddr BaseKey(int index) => _keys[index];
+
+    /// <summary>The base's index of <paramref name="address"/>, or -1.</summary>
+    internal int BaseIndexOf(IpAddr address)
+    {
+        int lo = 0, hi = _keys.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (int)((uint)(lo + hi) >> 1);
+            int c = _keys[mid].CompareTo(address);
+            if (c == 0)
+                return mid;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return -1;
+    }
+
+    /// <summary>True when <paramref name="address"/> was changed (set or removed) since the base.</summary>
+    internal bool IsInOverlay(IpAddr address) => _overlay.ContainsKey(address);
+
+    public bool TryGetSlot(IpAddr address, out Slot slot)
+    {
+        if (_overlay.Count != 0 && _overlay.TryGetValue(address, out Change change))
+        {
+            slot = change.Slot;
+            return !change.Removed;
+        }
+        int i = BaseIndexOf(address);
+        slot = i >= 0 ? _slots[i] : default;
+        return i >= 0;
+    }
+
+    public bool Contains(IpAddr address) => TryGetSlot(address, out _);
 
     /// <summary>The trimmed content of <paramref name="address"/>'s file, or null when missing or unknown.</summary>
     public byte[]? ContentOf(IpAddr address) =>
-        _entries.TryGetValue(address, out Slot slot) && slot.IsKnown ? slot.Content.ToArray() : null;
+        TryGetSlot(address, out Slot slot) && slot.IsKnown ? slot.Content.ToArray() : null;
 
     /// <summary>Records a file and its trimmed content (null: unknown, e.g. not a regular file).</summary>
     public void Set(IpAddr address, byte[]? trimmedContent, ulong inode = 0) =>
         SetSlot(address, trimmedContent is null ? new Slot(null, 0, 0, inode) : new Slot(trimmedContent, 0, trimmedContent.Length, inode));
 
-    /// <summary>Records a file whose content is a slice of a shared buffer.</summary>
-    internal void SetSlice(IpAddr address, byte[] buffer, int offset, int length, ulong inode = 0) => SetSlot(address, new Slot(buffer, offset, length, inode));
-
-    /// <summary>Records a file with a slot taken from another snapshot.</summary>
+    /// <summary>Records a file with the given slot.</summary>
     internal void SetSlot(IpAddr address, Slot slot)
     {
-        _entries[address] = slot;
-        if (Changes is not null)
-            Changes[address] = new Change(false, slot);
+        if (!Contains(address))
+            _count++;
+        _overlay[address] = new Change(false, slot);
     }
 
     public bool Remove(IpAddr address)
     {
-        if (!_entries.Remove(address))
+        if (!Contains(address))
             return false;
-        if (Changes is not null)
-            Changes[address] = new Change(true, default);
+        _count--;
+        if (BaseIndexOf(address) >= 0)
+            _overlay[address] = new Change(true, default);
+        else
+            _overlay.Remove(address);
         return true;
     }
 
@@ -97,13 +186,76 @@ internal sealed class StoreSnapshot
     public List<IpAddr> Find(ReadOnlySpan<byte> content)
     {
         var found = new List<IpAddr>();
-        foreach (KeyValuePair<IpAddr, Slot> entry in _entries)
+        bool overlay = _overlay.Count != 0;
+        for (int i = 0; i < _slots.Length; i++)
         {
-            Slot slot = entry.Value;
-            if (slot.IsKnown && slot.Length == content.Length && slot.Content.SequenceEqual(content))
+            Slot slot = _slots[i];
+            if (slot.Length == content.Length && slot.IsKnown && slot.Content.SequenceEqual(content) && !(overlay && _overlay.ContainsKey(_keys[i])))
+                found.Add(_keys[i]);
+        }
+        foreach (KeyValuePair<IpAddr, Change> entry in _overlay)
+        {
+            Slot slot = entry.Value.Slot;
+            if (!entry.Value.Removed && slot.IsKnown && slot.Length == content.Length && slot.Content.SequenceEqual(content))
                 found.Add(entry.Key);
         }
         found.Sort();
         return found;
+    }
+
+    /// <summary>Every entry in address order (what the index stores, so that loading it needs no sort).</summary>
+    internal IEnumerable<KeyValuePair<IpAddr, Slot>> InAddressOrder()
+    {
+        var added = new List<KeyValuePair<IpAddr, Slot>>();
+        foreach (KeyValuePair<IpAddr, Change> entry in _overlay)
+        {
+            if (!entry.Value.Removed)
+                added.Add(new(entry.Key, entry.Value.Slot));
+        }
+        added.Sort((a, b) => a.Key.CompareTo(b.Key));
+        bool overlay = _overlay.Count != 0;
+        int j = 0;
+        for (int i = 0; i < _keys.Length; i++)
+        {
+            while (j < added.Count && added[j].Key.CompareTo(_keys[i]) < 0)
+                yield return added[j++];
+            if (!(overlay && _overlay.ContainsKey(_keys[i])))
+                yield return new(_keys[i], _slots[i]);
+        }
+        while (j < added.Count)
+            yield return added[j++];
+    }
+
+    /// <summary>The dictionary face of a snapshot: base entries not changed since, then the overlay's.</summary>
+    private sealed class SlotView(StoreSnapshot owner) : IReadOnlyDictionary<IpAddr, Slot>
+    {
+        public Slot this[IpAddr key] => owner.TryGetSlot(key, out Slot slot) ? slot : throw new KeyNotFoundException(key.ToString());
+
+        public IEnumerable<IpAddr> Keys => this.Select(e => e.Key);
+
+        public IEnumerable<Slot> Values => this.Select(e => e.Value);
+
+        public int Count => owner._count;
+
+        public bool ContainsKey(IpAddr key) => owner.Contains(key);
+
+        public bool TryGetValue(IpAddr key, [MaybeNullWhen(false)] out Slot value) => owner.TryGetSlot(key, out value);
+
+        public IEnumerator<KeyValuePair<IpAddr, Slot>> GetEnumerator()
+        {
+            bool overlay = owner._overlay.Count != 0;
+            for (int i = 0; i < owner._keys.Length; i++)
+            {
+                if (!(overlay && owner._overlay.ContainsKey(owner._keys[i])))
+                    yield return new(owner._keys[i], owner._slots[i]);
+            }
+            foreach (KeyValuePair<IpAddr, Change> entry in owner._overlay)
+            {
+                if (!entry.Value.Removed)
+                    yield return new(entry.Key, entry.Value.Slot);
+            }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
