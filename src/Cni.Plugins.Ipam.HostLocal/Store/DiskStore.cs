@@ -244,6 +244,7 @@ internal sealed unsafe class DiskStore : IDisposable
         var contents = new byte[]?[names.Count];
         // The stale snapshot's slot where it still describes the file; otherwise the file's content is read.
         var reused = new StoreSnapshot.Slot?[names.Count];
+        var baseIndexes = new int[names.Count]; // each name's entry in the stale snapshot's base (-1: none, or changed since)
         int filesRead = 0;
         // Trusting inode numbers, nearly every name is a look-up: not worth starting the thread pool.
         int workers = names.Count < 256 || trustInodes ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
@@ -254,7 +255,8 @@ internal sealed unsafe class DiskStore : IDisposable
             for (int i = worker; i < names.Count; i += workers)
             {
                 (IpAddr address, byte type, ulong inode) = names[i];
-                if (stale is not null && stale.TryGetSlot(address, out StoreSnapshot.Slot slot)
+                baseIndexes[i] = -1;
+                if (stale is not null && stale.TryGetSlot(address, out StoreSnapshot.Slot slot, out baseIndexes[i])
                     && (trustInodes
                         ? slot.Inode != 0 && slot.Inode == inode
                         : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(NameOf(address), since)))
@@ -297,7 +299,7 @@ internal sealed unsafe class DiskStore : IDisposable
         for (int i = 0; i < names.Count; i++)
         {
             IpAddr address = names[i].Address;
-            int baseIndex = stale.IsInOverlay(address) ? -1 : stale.BaseIndexOf(address);
+            int baseIndex = baseIndexes[i];
             if (baseIndex >= 0)
                 seenInBase[baseIndex] = true;
             else
@@ -317,8 +319,11 @@ internal sealed unsafe class DiskStore : IDisposable
             if (!seenInBase[i] && !stale.IsInOverlay(stale.BaseKey(i)))
                 snapshot.Remove(stale.BaseKey(i));
         }
-        foreach (IpAddr address in stale.Slots.Keys.Where(k => stale.IsInOverlay(k) && !seenInOverlay.Contains(k)).ToList())
-            snapshot.Remove(address);
+        foreach (IpAddr address in stale.AddedSinceBase())
+        {
+            if (!seenInOverlay.Contains(address))
+                snapshot.Remove(address);
+        }
         return snapshot;
     }
 
