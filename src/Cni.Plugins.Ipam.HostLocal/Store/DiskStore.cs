@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Cni.Plugins.Ipam.HostLocal.Addressing;
 using Cni.Plugins.Ipam.HostLocal.Interop;
@@ -61,7 +62,7 @@ internal sealed unsafe class DiskStore : IDisposable
     internal const int MaxContentBytes = 64 * 1024;
 
     private const int SmallReadBytes = 4096;
-    private const int DirectoryReadBytes = 64 * 1024;
+    private const int DirectoryReadBytes = 256 * 1024;
 
     private readonly string _dataDir;
     private readonly string _network;
@@ -202,8 +203,10 @@ internal sealed unsafe class DiskStore : IDisposable
     /// </summary>
     public StoreSnapshot Scan(StoreSnapshot? stale = null, (long Seconds, uint Nanoseconds) since = default, bool trustInodes = false)
     {
-        // Only what a listed name becomes: its bytes are made again (NameOf) for the few files opened or statx'd.
-        var names = new List<(IpAddr Address, byte Type, ulong Inode)>();
+        // What a listed name becomes, with its NUL-terminated bytes kept in one arena for the open or statx.
+        var names = new List<(IpAddr Address, byte Type, ulong Inode, int NameOffset)>();
+        byte[] nameArena = new byte[8 * 1024];
+        int nameBytes = 0;
         int fd = Posix.OpenAt(_dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
             throw Posix.IoError($"cannot read {DirectoryPath}", LibC.errno);
@@ -229,7 +232,14 @@ internal sealed unsafe class DiskStore : IDisposable
                     ReadOnlySpan<byte> name = buffer.AsSpan(offset + 19, recordLength - 19);
                     name = name[..name.IndexOf((byte)0)];
                     if (IpAddr.TryParseUtf8(name, out IpAddr address) && IsCanonicalName(address, name))
-                        names.Add((address, type, inode));
+                    {
+                        if (nameBytes + name.Length + 1 > nameArena.Length)
+                            Array.Resize(ref nameArena, Math.Max(nameArena.Length * 2, nameBytes + name.Length + 1));
+                        name.CopyTo(nameArena.AsSpan(nameBytes));
+                        nameArena[nameBytes + name.Length] = 0;
+                        names.Add((address, type, inode, nameBytes));
+                        nameBytes += name.Length + 1;
+                    }
                     offset += recordLength;
                 }
                 if (n > buffer.Length / 2 && buffer.Length < DirectoryReadBytes)
@@ -241,7 +251,8 @@ internal sealed unsafe class DiskStore : IDisposable
             close(fd);
         }
 
-        var contents = new byte[]?[names.Count];
+        // Contents read here are copied into per-worker chunks: one allocation per 256 KB, not one per file.
+        var fresh = new StoreSnapshot.Slot[names.Count];
         // The stale snapshot's slot where it still describes the file; otherwise the file's content is read.
         var reused = new StoreSnapshot.Slot?[names.Count];
         var baseIndexes = new int[names.Count]; // each name's entry in the stale snapshot's base (-1: none, or changed since)
@@ -251,23 +262,38 @@ internal sealed unsafe class DiskStore : IDisposable
         void ScanShare(int worker)
         {
             byte[] buffer = new byte[SmallReadBytes];
+            byte[] chunk = [];
+            int used = 0;
             int read = 0;
-            for (int i = worker; i < names.Count; i += workers)
+            fixed (byte* arena = nameArena)
             {
-                (IpAddr address, byte type, ulong inode) = names[i];
-                baseIndexes[i] = -1;
-                if (stale is not null && stale.TryGetSlot(address, out StoreSnapshot.Slot slot, out baseIndexes[i])
-                    && (trustInodes
-                        ? slot.Inode != 0 && slot.Inode == inode
-                        : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(NameOf(address), since)))
+                for (int i = worker; i < names.Count; i += workers)
                 {
-                    reused[i] = slot;
-                    continue;
-                }
-                if (type is Posix.DT_REG or Posix.DT_UNKNOWN)
-                {
-                    contents[i] = ReadTrimmed(NameOf(address), ref buffer);
-                    read++;
+                    (IpAddr address, byte type, ulong inode, int nameOffset) = names[i];
+                    byte* name = arena + nameOffset;
+                    baseIndexes[i] = -1;
+                    if (stale is not null && stale.TryGetSlot(address, out StoreSnapshot.Slot slot, out baseIndexes[i])
+                        && (trustInodes
+                            ? slot.Inode != 0 && slot.Inode == inode
+                            : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(name, since)))
+                    {
+                        reused[i] = slot;
+                        continue;
+                    }
+                    if (type is Posix.DT_REG or Posix.DT_UNKNOWN)
+                    {
+                        read++;
+                        if (!TryReadTrimmed(name, ref buffer, out int start, out int length))
+                            continue;
+                        if (used + length > chunk.Length)
+                        {
+                            chunk = GC.AllocateUninitializedArray<byte>(Math.Max(256 * 1024, length));
+                            used = 0;
+                        }
+                        buffer.AsSpan(start, length).CopyTo(chunk.AsSpan(used));
+                        fresh[i] = new StoreSnapshot.Slot(chunk, used, length);
+                        used += length;
+                    }
                 }
             }
             Interlocked.Add(ref filesRead, read);
@@ -285,7 +311,7 @@ internal sealed unsafe class DiskStore : IDisposable
             for (int i = 0; i < names.Count; i++)
             {
                 keys[i] = names[i].Address;
-                slots[i] = contents[i] is { } content ? new StoreSnapshot.Slot(content, 0, content.Length, names[i].Inode) : new StoreSnapshot.Slot(null, 0, 0, names[i].Inode);
+                slots[i] = fresh[i] with { Inode = names[i].Inode };
             }
             return StoreSnapshot.FromBase(keys, slots, sorted: false)
                 ?? throw new InvalidOperationException("a directory listed one name twice");
@@ -311,7 +337,7 @@ internal sealed unsafe class DiskStore : IDisposable
             }
             else
             {
-                snapshot.Set(address, contents[i], names[i].Inode);
+                snapshot.SetSlot(address, fresh[i] with { Inode = names[i].Inode });
             }
         }
         for (int i = 0; i < seenInBase.Length; i++)
@@ -327,26 +353,33 @@ internal sealed unsafe class DiskStore : IDisposable
         return snapshot;
     }
 
-    private bool UnchangedSince(byte[] name, (long Seconds, uint Nanoseconds) since)
+    private bool UnchangedSince(byte* name, (long Seconds, uint Nanoseconds) since)
     {
-        byte[] terminated = name.Length > 0 && name[^1] == 0 ? name : [.. name, 0];
-        if (!Posix.StatAt(_dirFd, terminated, STATX_CTIME, out statx st))
+        if (!Posix.StatAt(_dirFd, name, STATX_CTIME, out statx st))
             return false;
         return !Posix.IsEarlier(since.Seconds, since.Nanoseconds, st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec);
     }
 
     /// <summary>The trimmed content of the file for <paramref name="address"/>, or null when missing or not a regular file.</summary>
-    public byte[]? ReadEntry(IpAddr address) => ReadTrimmed(Encoding.ASCII.GetBytes(address.ToString()), ref _readBuffer);
+    public byte[]? ReadEntry(IpAddr address) => ReadTrimmed(NameOf(address), ref _readBuffer);
 
-    /// <summary>
-    /// Reads a small file into <paramref name="buffer"/> (replaced by a larger one, up to <see cref="MaxContentBytes"/>
-    /// and one byte, only when the file fills it) and returns its trimmed content.
-    /// </summary>
     private byte[]? ReadTrimmed(byte[] name, ref byte[] buffer)
     {
+        fixed (byte* p = name)
+            return TryReadTrimmed(p, ref buffer, out int start, out int length) ? buffer.AsSpan(start, length).ToArray() : null;
+    }
+
+    /// <summary>
+    /// Reads a small file (NUL-terminated <paramref name="name"/>) into <paramref name="buffer"/> (replaced by a larger
+    /// one, up to <see cref="MaxContentBytes"/> and one byte, only when the file fills it); false when it is missing,
+    /// unreadable or too large, else where its trimmed content is in the buffer.
+    /// </summary>
+    private bool TryReadTrimmed(byte* name, ref byte[] buffer, out int start, out int length)
+    {
+        start = length = 0;
         int fd = Posix.OpenAt(_dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
         if (fd < 0)
-            return null;
+            return false;
         try
         {
             int total = 0;
@@ -362,7 +395,7 @@ internal sealed unsafe class DiskStore : IDisposable
                 }
                 long n = Posix.Read(fd, buffer, total);
                 if (n < 0)
-                    return null;
+                    return false;
                 if (n == 0)
                     break;
                 total += (int)n;
@@ -370,8 +403,12 @@ internal sealed unsafe class DiskStore : IDisposable
                     break; // a short read of a small regular file on Linux is the whole file: skip the read that returns 0
             }
             if (total > MaxContentBytes)
-                return null; // too large to be anyone's reservation
-            return ReservationKey.TrimSpace(buffer.AsSpan(0, total)).ToArray();
+                return false; // too large to be anyone's reservation
+            ReadOnlySpan<byte> all = buffer.AsSpan(0, total);
+            ReadOnlySpan<byte> trimmed = ReservationKey.TrimSpace(all);
+            length = trimmed.Length;
+            start = length == 0 ? 0 : (int)Unsafe.ByteOffset(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(all), ref System.Runtime.InteropServices.MemoryMarshal.GetReference(trimmed));
+            return true;
         }
         finally
         {
