@@ -731,6 +731,43 @@ public partial class DiskStoreTests
     }
 
     [Test]
+    public void AFileOfTheDeltaChangedUnderTheSameInodeIsReadByTheExactLoad()
+    {
+        IndexFrom(1);
+        Change(["10.0.0.2"], []);
+        Change(["10.0.0.3"], []); // in the delta, with its inode number
+        Assert.That(File.Exists(DeltaPath), Is.True);
+
+        // Another writer: a new file, and 10.0.0.3 given another owner under the same inode number (what a removal
+        // and a creation that gets the freed inode back look like; rewriting in place keeps the number for sure).
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.9"), "other\r\neth0");
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.3"), "reused\r\neth0");
+
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load(exact: false);
+            Assert.Multiple(() =>
+            {
+                Assert.That(store.LastScanFilesRead, Is.EqualTo(1), "only the new name is read");
+                Assert.That(s.ContentOf(Ip("10.0.0.3")), Is.EqualTo(ReservationKey.For("c10.0.0.3", "eth0")), "the delta's word, inode unchanged");
+                Assert.That(s.UncheckedSince, Is.Not.Null);
+            });
+            store.SaveIndex(s, changed: false);
+        }
+        Assert.That(File.Exists(DeltaPath), Is.True, "still a delta");
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            Assert.Multiple(() =>
+            {
+                Assert.That(s.UncheckedSince, Is.Null);
+                Assert.That(s.ContentOf(Ip("10.0.0.3")), Is.EqualTo("reused\r\neth0"u8.ToArray()), "its ctime is later: read again");
+                Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo(ReservationKey.For("c10.0.0.2", "eth0")));
+            });
+        }
+    }
+
+    [Test]
     public void AnIndexOfAnOlderFormatIsNotTrusted()
     {
         IndexFrom(1);

@@ -236,6 +236,13 @@ internal sealed unsafe class StoreIndex(int dataFd, string network)
         return data;
     }
 
+    /// <summary>
+    /// Writes the checksum of everything before the last 8 bytes of <paramref name="data"/> into them, so that a test
+    /// or a fuzzer can reach the parser with bytes it changed (at least 8 bytes long).
+    /// </summary>
+    internal static void Reseal(byte[] data) =>
+        BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(data.Length - 8), Checksum(data.AsSpan(0, data.Length - 8)));
+
     /// <summary>The checksum an index file ends with (what a delta names as its base); the data must be a whole index.</summary>
     public static ulong ChecksumOf(byte[] data) => BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(data.Length - 8));
 
