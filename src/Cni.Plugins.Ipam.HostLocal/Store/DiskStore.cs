@@ -203,10 +203,14 @@ internal sealed unsafe class DiskStore : IDisposable
     /// </summary>
     public StoreSnapshot Scan(StoreSnapshot? stale = null, (long Seconds, uint Nanoseconds) since = default, bool trustInodes = false)
     {
-        // What a listed name becomes, with its NUL-terminated bytes kept in one arena for the open or statx.
-        var names = new List<(IpAddr Address, byte Type, ulong Inode, int NameOffset)>();
+        // The listing is matched against the stale snapshot as it is read: a name whose inode number is unchanged
+        // (when trusted) costs a look-up and leaves nothing behind. The rest, every name when there is no stale
+        // snapshot, go to the work list, with their NUL-terminated bytes kept in one arena for the open or statx.
+        var work = new List<Pending>();
         byte[] nameArena = new byte[8 * 1024];
         int nameBytes = 0;
+        bool[]? seenInBase = stale is null ? null : new bool[stale.BaseCount];
+        HashSet<IpAddr>? seenElsewhere = stale is null ? null : [];
         int fd = Posix.OpenAt(_dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
             throw Posix.IoError($"cannot read {DirectoryPath}", LibC.errno);
@@ -230,17 +234,29 @@ internal sealed unsafe class DiskStore : IDisposable
                     ushort recordLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(offset + 16));
                     byte type = buffer[offset + 18];
                     ReadOnlySpan<byte> name = buffer.AsSpan(offset + 19, recordLength - 19);
-                    name = name[..name.IndexOf((byte)0)];
-                    if (IpAddr.TryParseUtf8(name, out IpAddr address) && IsCanonicalName(address, name))
-                    {
-                        if (nameBytes + name.Length + 1 > nameArena.Length)
-                            Array.Resize(ref nameArena, Math.Max(nameArena.Length * 2, nameBytes + name.Length + 1));
-                        name.CopyTo(nameArena.AsSpan(nameBytes));
-                        nameArena[nameBytes + name.Length] = 0;
-                        names.Add((address, type, inode, nameBytes));
-                        nameBytes += name.Length + 1;
-                    }
                     offset += recordLength;
+                    name = name[..name.IndexOf((byte)0)];
+                    if (!IpAddr.TryParseUtf8(name, out IpAddr address) || !IsCanonicalName(address, name))
+                        continue;
+                    StoreSnapshot.Slot known = default;
+                    bool check = false;
+                    if (stale is not null)
+                    {
+                        bool found = stale.TryGetSlot(address, out known, out int baseIndex);
+                        if (baseIndex >= 0)
+                            seenInBase![baseIndex] = true;
+                        else
+                            seenElsewhere!.Add(address);
+                        if (found && trustInodes && known.Inode != 0 && known.Inode == inode)
+                            continue; // the same file as the stale snapshot's (see Load)
+                        check = found && !trustInodes && (known.Inode == 0 || known.Inode == inode);
+                    }
+                    if (nameBytes + name.Length + 1 > nameArena.Length)
+                        Array.Resize(ref nameArena, Math.Max(nameArena.Length * 2, nameBytes + name.Length + 1));
+                    name.CopyTo(nameArena.AsSpan(nameBytes));
+                    nameArena[nameBytes + name.Length] = 0;
+                    work.Add(new Pending(address, type, inode, nameBytes, check, known));
+                    nameBytes += name.Length + 1;
                 }
                 if (n > buffer.Length / 2 && buffer.Length < DirectoryReadBytes)
                     buffer = GC.AllocateUninitializedArray<byte>(DirectoryReadBytes);
@@ -251,14 +267,11 @@ internal sealed unsafe class DiskStore : IDisposable
             close(fd);
         }
 
-        // Contents read here are copied into per-worker chunks: one allocation per 256 KB, not one per file.
-        var fresh = new StoreSnapshot.Slot[names.Count];
-        // The stale snapshot's slot where it still describes the file; otherwise the file's content is read.
-        var reused = new StoreSnapshot.Slot?[names.Count];
-        var baseIndexes = new int[names.Count]; // each name's entry in the stale snapshot's base (-1: none, or changed since)
+        // Each pending name's slot: the stale one where its ctime shows it unchanged, else the content read, copied
+        // into per-worker chunks (one allocation per 256 KB, not one per file).
+        var slots = new StoreSnapshot.Slot[work.Count];
         int filesRead = 0;
-        // Trusting inode numbers, nearly every name is a look-up: not worth starting the thread pool.
-        int workers = names.Count < 256 || trustInodes ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
+        int workers = work.Count < 256 ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
         void ScanShare(int worker)
         {
             byte[] buffer = new byte[SmallReadBytes];
@@ -267,33 +280,34 @@ internal sealed unsafe class DiskStore : IDisposable
             int read = 0;
             fixed (byte* arena = nameArena)
             {
-                for (int i = worker; i < names.Count; i += workers)
+                for (int i = worker; i < work.Count; i += workers)
                 {
-                    (IpAddr address, byte type, ulong inode, int nameOffset) = names[i];
-                    byte* name = arena + nameOffset;
-                    baseIndexes[i] = -1;
-                    if (stale is not null && stale.TryGetSlot(address, out StoreSnapshot.Slot slot, out baseIndexes[i])
-                        && (trustInodes
-                            ? slot.Inode != 0 && slot.Inode == inode
-                            : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(name, since)))
+                    Pending item = work[i];
+                    byte* name = arena + item.NameOffset;
+                    if (item.CheckCtime && UnchangedSince(name, since))
                     {
-                        reused[i] = slot;
+                        slots[i] = item.Known with { Inode = item.Inode };
                         continue;
                     }
-                    if (type is Posix.DT_REG or Posix.DT_UNKNOWN)
+                    if (item.Type is not (Posix.DT_REG or Posix.DT_UNKNOWN))
                     {
-                        read++;
-                        if (!TryReadTrimmed(name, ref buffer, out int start, out int length))
-                            continue;
-                        if (used + length > chunk.Length)
-                        {
-                            chunk = GC.AllocateUninitializedArray<byte>(Math.Max(256 * 1024, length));
-                            used = 0;
-                        }
-                        buffer.AsSpan(start, length).CopyTo(chunk.AsSpan(used));
-                        fresh[i] = new StoreSnapshot.Slot(chunk, used, length);
-                        used += length;
+                        slots[i] = new StoreSnapshot.Slot(null, 0, 0, item.Inode);
+                        continue;
                     }
+                    read++;
+                    if (!TryReadTrimmed(name, ref buffer, out int start, out int length))
+                    {
+                        slots[i] = new StoreSnapshot.Slot(null, 0, 0, item.Inode);
+                        continue;
+                    }
+                    if (used + length > chunk.Length)
+                    {
+                        chunk = GC.AllocateUninitializedArray<byte>(Math.Max(256 * 1024, length));
+                        used = 0;
+                    }
+                    buffer.AsSpan(start, length).CopyTo(chunk.AsSpan(used));
+                    slots[i] = new StoreSnapshot.Slot(chunk, used, length, item.Inode);
+                    used += length;
                 }
             }
             Interlocked.Add(ref filesRead, read);
@@ -306,13 +320,9 @@ internal sealed unsafe class DiskStore : IDisposable
 
         if (stale is null)
         {
-            var keys = new IpAddr[names.Count];
-            var slots = new StoreSnapshot.Slot[names.Count];
-            for (int i = 0; i < names.Count; i++)
-            {
-                keys[i] = names[i].Address;
-                slots[i] = fresh[i] with { Inode = names[i].Inode };
-            }
+            var keys = new IpAddr[work.Count];
+            for (int i = 0; i < work.Count; i++)
+                keys[i] = work[i].Address;
             return StoreSnapshot.FromBase(keys, slots, sorted: false)
                 ?? throw new InvalidOperationException("a directory listed one name twice");
         }
@@ -320,38 +330,26 @@ internal sealed unsafe class DiskStore : IDisposable
         // The stale snapshot, changed where the directory differs from it: what changed is all its overlay holds,
         // so a snapshot from the index still knows its changes from it (the next save writes a delta).
         StoreSnapshot snapshot = stale.Derive();
-        var seenInBase = new bool[stale.BaseCount];
-        var seenInOverlay = new HashSet<IpAddr>();
-        for (int i = 0; i < names.Count; i++)
+        for (int i = 0; i < work.Count; i++)
         {
-            IpAddr address = names[i].Address;
-            int baseIndex = baseIndexes[i];
-            if (baseIndex >= 0)
-                seenInBase[baseIndex] = true;
-            else
-                seenInOverlay.Add(address);
-            if (reused[i] is { } slot)
-            {
-                if (slot.Inode != names[i].Inode)
-                    snapshot.SetSlot(address, slot with { Inode = names[i].Inode }); // an index entry that had no inode
-            }
-            else
-            {
-                snapshot.SetSlot(address, fresh[i] with { Inode = names[i].Inode });
-            }
+            if (!(work[i].CheckCtime && slots[i] == work[i].Known))
+                snapshot.SetSlot(work[i].Address, slots[i]);
         }
-        for (int i = 0; i < seenInBase.Length; i++)
+        for (int i = 0; i < seenInBase!.Length; i++)
         {
             if (!seenInBase[i] && !stale.IsInOverlay(stale.BaseKey(i)))
                 snapshot.Remove(stale.BaseKey(i));
         }
         foreach (IpAddr address in stale.AddedSinceBase())
         {
-            if (!seenInOverlay.Contains(address))
+            if (!seenElsewhere!.Contains(address))
                 snapshot.Remove(address);
         }
         return snapshot;
     }
+
+    /// <summary>A listed name that needs a system call: its content read, or (<see cref="CheckCtime"/>) its ctime compared first.</summary>
+    private readonly record struct Pending(IpAddr Address, byte Type, ulong Inode, int NameOffset, bool CheckCtime, StoreSnapshot.Slot Known);
 
     private bool UnchangedSince(byte* name, (long Seconds, uint Nanoseconds) since)
     {

@@ -35,6 +35,9 @@ internal sealed class StoreSnapshot
     private readonly IpAddr[] _keys;
     private readonly uint[] _v4; // the IPv4 keys (sorted first) as numbers: what the binary search compares
     private readonly Slot[] _slots;
+    private int[]? _dense; // _v4 index by (address - _denseMin), -1 for none: built on the first look-up of a dense base
+    private uint _denseMin;
+    private bool _denseBuilt;
     private readonly Dictionary<IpAddr, Change> _overlay;
     private int _count;
     private bool _baseIsIndex;
@@ -146,6 +149,13 @@ internal sealed class StoreSnapshot
     {
         if (!address.IsV6)
         {
+            if (!Volatile.Read(ref _denseBuilt))
+                BuildDenseTable();
+            if (Volatile.Read(ref _dense) is { } dense)
+            {
+                uint offset = (uint)address.Value - _denseMin;
+                return offset < (uint)dense.Length ? dense[offset] : -1;
+            }
             int found = Array.BinarySearch(_v4, (uint)address.Value);
             return found >= 0 ? found : -1;
         }
@@ -166,6 +176,30 @@ internal sealed class StoreSnapshot
 
     /// <summary>The addresses set (not removed) since the base.</summary>
     internal List<IpAddr> AddedSinceBase() => [.. _overlay.Where(e => !e.Value.Removed).Select(e => e.Key)];
+
+    /// <summary>
+    /// A direct table from address to base index when the IPv4 base is large and dense (spans at most four times as
+    /// many addresses as it holds, as a nearly full subnet does): a stale load looks up every listed name, and 65,000
+    /// binary searches cost several times the table. Racing builders build the same table.
+    /// </summary>
+    private void BuildDenseTable()
+    {
+        if (_v4.Length >= 1024)
+        {
+            ulong span = (ulong)_v4[^1] - _v4[0] + 1;
+            if (span <= 4UL * (ulong)_v4.Length)
+            {
+                var dense = new int[(int)span];
+                Array.Fill(dense, -1);
+                uint min = _v4[0];
+                for (int i = 0; i < _v4.Length; i++)
+                    dense[_v4[i] - min] = i;
+                _denseMin = min;
+                Volatile.Write(ref _dense, dense);
+            }
+        }
+        Volatile.Write(ref _denseBuilt, true);
+    }
 
     /// <summary>True when <paramref name="address"/> was changed (set or removed) since the base.</summary>
     internal bool IsInOverlay(IpAddr address) => _overlay.ContainsKey(address);
