@@ -83,7 +83,8 @@ public sealed class HostLocalPlugin : CniPlugin
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 AddressPick allocation = plan[i];
-                while (!store.TryReserve(allocation.Address, key))
+                ulong inode;
+                while (!store.TryReserve(allocation.Address, key, out inode))
                 {
                     // Someone created the name without holding the lock: learn who, and choose again.
                     snapshot.Set(allocation.Address, store.ReadEntry(allocation.Address));
@@ -98,7 +99,7 @@ public sealed class HostLocalPlugin : CniPlugin
                     plan[i] = allocation;
                 }
                 reserved.Add(allocation.Address);
-                snapshot.Set(allocation.Address, key);
+                snapshot.Set(allocation.Address, key, inode);
                 store.WriteLastReserved(allocation.RangeSetIndex, allocation.Address);
             }
             completed = true;

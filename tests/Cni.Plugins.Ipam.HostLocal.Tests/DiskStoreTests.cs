@@ -585,6 +585,210 @@ public partial class DiskStoreTests
         }
     }
 
+    private string DeltaPath => Path.Combine(_dir.Path, StoreIndex.CacheDirectoryName, StoreIndex.DeltaPrefix + "net");
+
+    /// <summary>One run that reserves <paramref name="add"/> and releases <paramref name="drop"/>, as ADD and DEL do.</summary>
+    private void Change(string[] add, string[] drop, bool exact = true)
+    {
+        using DiskStore store = OpenLocked();
+        StoreSnapshot s = store.Load(exact);
+        foreach (string ip in add)
+        {
+            Assert.That(store.TryReserve(Ip(ip), ReservationKey.For("c" + ip, "eth0"), out ulong inode), Is.True);
+            Assert.That(inode, Is.Not.Zero);
+            s.Set(Ip(ip), ReservationKey.For("c" + ip, "eth0"), inode);
+        }
+        foreach (string ip in drop)
+            Assert.That(store.ReleaseIfOwnedBy(s, Ip(ip), ReservationKey.For("c" + ip, "eth0")), Is.True);
+        store.SaveIndex(s, changed: true);
+    }
+
+    private void AssertLoadsFromIndex(params string[] expected)
+    {
+        using DiskStore store = OpenLocked();
+        StoreSnapshot s = store.Load();
+        Assert.Multiple(() =>
+        {
+            Assert.That(store.LoadedFromIndex, Is.True, "the index (with its delta) describes the directory");
+            Assert.That(s.Slots.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal), Is.EqualTo(expected.Order(StringComparer.Ordinal)));
+            foreach (string ip in expected)
+                Assert.That(s.ContentOf(Ip(ip)), Is.EqualTo(ReservationKey.For("c" + ip, "eth0")), ip);
+        });
+    }
+
+    [Test]
+    public void AFewChangesAreWrittenAsADeltaAndTheIndexIsLeftAsItWas()
+    {
+        IndexFrom(1);
+        Change(["10.0.0.2", "10.0.0.3", "10.0.0.4"], []);
+        Assert.That(File.Exists(DeltaPath), Is.False, "the first index is written whole");
+        byte[] index = File.ReadAllBytes(IndexPath);
+
+        Change(["10.0.0.5"], []);
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.ReadAllBytes(IndexPath), Is.EqualTo(index), "the index itself is not rewritten");
+            Assert.That(File.Exists(DeltaPath), Is.True);
+            Assert.That(new FileInfo(DeltaPath).Length, Is.LessThan(200));
+        });
+        AssertLoadsFromIndex("10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5");
+
+        Change([], ["10.0.0.3"]);
+        Change(["10.0.0.6"], ["10.0.0.5"]);
+        Assert.That(File.ReadAllBytes(IndexPath), Is.EqualTo(index));
+        AssertLoadsFromIndex("10.0.0.2", "10.0.0.4", "10.0.0.6");
+    }
+
+    [Test]
+    public void ManyChangesWriteTheWholeIndexAgainAndDropTheDelta()
+    {
+        IndexFrom(1);
+        Change(["10.0.0.2"], []);
+        Change(["10.0.0.3"], []);
+        Assert.That(File.Exists(DeltaPath), Is.True);
+        string[] many = [.. Enumerable.Range(10, DiskStore.MaxDeltaEntries(0) + 1).Select(i => $"10.0.1.{i}")];
+        Change(many, []);
+        Assert.That(File.Exists(DeltaPath), Is.False, "more changes than a delta holds: the index is written whole");
+        AssertLoadsFromIndex([.. many, "10.0.0.2", "10.0.0.3"]);
+    }
+
+    [Test]
+    public void ADeltaWrittenAgainstAnotherIndexIsIgnored()
+    {
+        IndexFrom(1);
+        Change(["10.0.0.2"], []);
+        Change(["10.0.0.3"], []);
+        byte[] oldDelta = File.ReadAllBytes(DeltaPath);
+
+        // The index is written whole again (here: lost and rebuilt), and the old delta put back beside it.
+        File.Delete(IndexPath);
+        File.Delete(DeltaPath);
+        Change(["10.0.0.4"], []);
+        Assert.That(File.Exists(DeltaPath), Is.False);
+        File.WriteAllBytes(DeltaPath, oldDelta);
+        AssertLoadsFromIndex("10.0.0.2", "10.0.0.3", "10.0.0.4");
+    }
+
+    [Test]
+    public void ADamagedDeltaIsIgnoredAndTheFilesChangedSinceTheIndexAreRead()
+    {
+        IndexFrom(1);
+        Change(["10.0.0.2", "10.0.0.3"], []);
+        Change(["10.0.0.4"], ["10.0.0.2"]);
+        byte[] delta = File.ReadAllBytes(DeltaPath);
+        delta[^12] ^= 0x40;
+        File.WriteAllBytes(DeltaPath, delta);
+        using DiskStore store = OpenLocked();
+        StoreSnapshot s = store.Load();
+        Assert.Multiple(() =>
+        {
+            Assert.That(store.LoadedFromIndex, Is.False, "the index alone is older than the directory");
+            Assert.That(store.LastScanFilesRead, Is.EqualTo(1), "only the file created after the index is read");
+            Assert.That(s.Slots.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "10.0.0.3", "10.0.0.4" }));
+            Assert.That(s.ContentOf(Ip("10.0.0.4")), Is.EqualTo(ReservationKey.For("c10.0.0.4", "eth0")));
+        });
+    }
+
+    [Test]
+    public void AfterAnotherWriterOnlyWhatItChangedGoesIntoTheDelta()
+    {
+        IndexFrom(1);
+        Change(["10.0.0.2", "10.0.0.3", "10.0.0.4"], []);
+        byte[] index = File.ReadAllBytes(IndexPath);
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.9"), "c10.0.0.9\r\neth0");
+        File.Delete(Path.Combine(NetDir, "10.0.0.3"));
+
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load(exact: false);
+            Assert.That(s.Changes, Is.Not.Null);
+            Assert.That(s.Changes!.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "10.0.0.3", "10.0.0.9" }));
+            store.SaveIndex(s, changed: false);
+        }
+        Assert.That(File.ReadAllBytes(IndexPath), Is.EqualTo(index), "a delta, not the whole index");
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load(exact: false);
+            Assert.Multiple(() =>
+            {
+                Assert.That(store.LoadedFromIndex, Is.True);
+                Assert.That(s.UncheckedSince, Is.Not.Null, "the delta keeps the owners' unchecked mark");
+                Assert.That(s.Slots.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal), Is.EqualTo(new[] { "10.0.0.2", "10.0.0.4", "10.0.0.9" }));
+            });
+        }
+        AssertLoadsFromIndexAfterCheck();
+
+        void AssertLoadsFromIndexAfterCheck()
+        {
+            using (DiskStore store = OpenLocked())
+            {
+                StoreSnapshot s = store.Load();
+                Assert.That(s.UncheckedSince, Is.Null);
+                store.SaveIndex(s, changed: false);
+            }
+            AssertLoadsFromIndex("10.0.0.2", "10.0.0.4", "10.0.0.9");
+        }
+    }
+
+    [Test]
+    public void AFileOfTheDeltaChangedUnderTheSameInodeIsReadByTheExactLoad()
+    {
+        IndexFrom(1);
+        Change(["10.0.0.2"], []);
+        Change(["10.0.0.3"], []); // in the delta, with its inode number
+        Assert.That(File.Exists(DeltaPath), Is.True);
+
+        // Another writer: a new file, and 10.0.0.3 given another owner under the same inode number (what a removal
+        // and a creation that gets the freed inode back look like; rewriting in place keeps the number for sure).
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.9"), "other\r\neth0");
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.3"), "reused\r\neth0");
+
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load(exact: false);
+            Assert.Multiple(() =>
+            {
+                Assert.That(store.LastScanFilesRead, Is.EqualTo(1), "only the new name is read");
+                Assert.That(s.ContentOf(Ip("10.0.0.3")), Is.EqualTo(ReservationKey.For("c10.0.0.3", "eth0")), "the delta's word, inode unchanged");
+                Assert.That(s.UncheckedSince, Is.Not.Null);
+            });
+            store.SaveIndex(s, changed: false);
+        }
+        Assert.That(File.Exists(DeltaPath), Is.True, "still a delta");
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            Assert.Multiple(() =>
+            {
+                Assert.That(s.UncheckedSince, Is.Null);
+                Assert.That(s.ContentOf(Ip("10.0.0.3")), Is.EqualTo("reused\r\neth0"u8.ToArray()), "its ctime is later: read again");
+                Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo(ReservationKey.For("c10.0.0.2", "eth0")));
+            });
+        }
+    }
+
+    [Test]
+    public void AnIndexOfAnOlderFormatIsNotTrusted()
+    {
+        IndexFrom(1);
+        Change(["10.0.0.2"], []);
+        byte[] bytes = File.ReadAllBytes(IndexPath);
+        "HLIDX002"u8.CopyTo(bytes); // the version before this one (unsorted, another checksum)
+        File.WriteAllBytes(IndexPath, bytes);
+        using (DiskStore store = OpenLocked())
+        {
+            StoreSnapshot s = store.Load();
+            Assert.Multiple(() =>
+            {
+                Assert.That(store.LoadedFromIndex, Is.False);
+                Assert.That(store.LastScanFilesRead, Is.EqualTo(1));
+                Assert.That(s.ContentOf(Ip("10.0.0.2")), Is.EqualTo(ReservationKey.For("c10.0.0.2", "eth0")));
+            });
+            store.SaveIndex(s, changed: false);
+        }
+        AssertLoadsFromIndex("10.0.0.2");
+    }
+
     [Test]
     public void RemoveReportsWhetherTheFileExisted()
     {

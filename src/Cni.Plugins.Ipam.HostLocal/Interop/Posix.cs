@@ -80,6 +80,25 @@ internal static unsafe partial class Posix
         }
     }
 
+    /// <summary><c>openat(2)</c> of a NUL-terminated name, retried on EINTR; -1 with errno set on failure.</summary>
+    public static int OpenAt(int dirFd, byte* name, int flags, int mode)
+    {
+        while (true)
+        {
+            int fd = openat(dirFd, name, flags, (mode_t)(uint)mode);
+            if (fd >= 0 || LibC.errno != EINTR)
+                return fd;
+        }
+    }
+
+    /// <summary><c>statx(2)</c> of a NUL-terminated name under <paramref name="dirFd"/>, not following a link; false on failure.</summary>
+    public static bool StatAt(int dirFd, byte* name, uint mask, out statx st)
+    {
+        st = default;
+        fixed (statx* s = &st)
+            return statx(dirFd, name, AT_SYMLINK_NOFOLLOW, mask, s) == 0;
+    }
+
     /// <summary><c>unlinkat(2)</c> of a NUL-terminated name: 0, or the errno.</summary>
     public static int UnlinkAt(int dirFd, byte[] name)
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Cni.Plugins.Ipam.HostLocal.Addressing;
 using Cni.Plugins.Ipam.HostLocal.Interop;
@@ -30,12 +31,28 @@ namespace Cni.Plugins.Ipam.HostLocal.Store;
 /// past the recorded mtime, so a later change cannot carry the same stamp; where the file system's timestamps look
 /// coarse the index is not written. Files are never rewritten in place by either plugin (<c>last_reserved_ip.N</c>
 /// aside, which the index does not hold).</para>
+/// <para>The index of a /16 is megabytes, and an ADD or DEL changes one entry: rewriting it whole (and freeing the
+/// old copy's blocks) cost more than the rest of a warm run. So a run that loaded the index, or a stale one, records its
+/// changes (<see cref="StoreSnapshot.Changes"/>) and writes only those, with the new directory stamp, as a small delta
+/// file beside the index, naming the checksum of the index it applies to; loading applies it, and a delta that is
+/// damaged or names another index is ignored (the index alone is then merely stale). Past
+/// <see cref="MaxDeltaEntries"/> changes the index is written whole again and the delta removed. New reservations
+/// record their inode number (<see cref="TryReserve(IpAddr, ReadOnlySpan{byte}, out ulong)"/>), so a load after
+/// another writer reads none of our own files again.</para>
 /// <para>After another writer the index is stale. ADD needs the names (one directory listing) and owners only to
 /// refuse a second ADD of one attachment, so it takes the index's owner for every name whose inode number (from
 /// the listing, recorded in the index) is unchanged and reads only the new files; owners it would refuse on are
 /// read again first. A file removed and created again with a reused inode number escapes it, so the snapshot and
 /// the index written from it are marked unchecked, and DEL, CHECK and GC, which act on owners, first compare each
-/// such file's ctime with the time the index last checked it (one statx each), reading the ones that changed.</para>
+/// such file's ctime with the time the index last checked it (one statx each), reading the ones that changed.
+/// The listing is matched against the old snapshot while it is read, so an unchanged name costs one table look-up;
+/// the directory listing itself (about 20 ms of kernel time for 65,000 names on ext4) is what a stale ADD costs.</para>
+/// <para>With no usable index at all (first run on a large network, an index of an older format, a directory that
+/// was replaced, an index deleted) every file is read, by two to four threads: nothing else can tell which file
+/// names the attachment an ADD must refuse. That costs what opening, reading and closing 65,000 files costs the
+/// kernel (about 4 µs each on the 2-core test VM, so no less than a third of the reference's whole ADD there); the
+/// user-space side of it allocates per 256 KB of contents, not per file. It happens once: the index it writes makes
+/// the next run warm.</para>
 /// <para>On small networks (fewer than <see cref="HostLocalStoreOptions.IndexMinEntries"/> reservations) the index
 /// costs more than it saves: writing it and waiting for the clock (up to one scheduler tick) costs about as much as
 /// reading a thousand small files (measured with benchmarks/host-local/bench-small.sh). There no index is written,
@@ -53,7 +70,7 @@ internal sealed unsafe class DiskStore : IDisposable
     internal const int MaxContentBytes = 64 * 1024;
 
     private const int SmallReadBytes = 4096;
-    private const int DirectoryReadBytes = 64 * 1024;
+    private const int DirectoryReadBytes = 256 * 1024;
 
     private readonly string _dataDir;
     private readonly string _network;
@@ -150,9 +167,13 @@ internal sealed unsafe class DiskStore : IDisposable
         EnsureLocked();
         _indexWasValid = false;
         _readEveryFile = false;
+        DirStamp recorded = default;
         byte[]? data = _index.ReadBytes();
         _indexExisted = data is not null;
-        if (data is not null && StoreIndex.Deserialize(data, out DirStamp recorded) is { } fromIndex && !StoreIndex.ClockIsBefore(recorded, _options.Clock))
+        StoreSnapshot? fromIndex = data is null ? null : StoreIndex.Deserialize(data, out recorded);
+        if (fromIndex is not null && _index.ReadDeltaBytes() is { } delta && StoreIndex.ApplyDelta(delta, fromIndex) is { } current)
+            recorded = current;
+        if (fromIndex is not null && !StoreIndex.ClockIsBefore(recorded, _options.Clock))
         {
             _loadedStamp = StatDirectory();
             (long Seconds, uint Nanoseconds)? uncheckedSince = fromIndex.UncheckedSince;
@@ -190,8 +211,14 @@ internal sealed unsafe class DiskStore : IDisposable
     /// </summary>
     public StoreSnapshot Scan(StoreSnapshot? stale = null, (long Seconds, uint Nanoseconds) since = default, bool trustInodes = false)
     {
-        // Only what a listed name becomes: its bytes are made again (NameOf) for the few files opened or statx'd.
-        var names = new List<(IpAddr Address, byte Type, ulong Inode)>();
+        // The listing is matched against the stale snapshot as it is read: a name whose inode number is unchanged
+        // (when trusted) costs a look-up and leaves nothing behind. The rest, every name when there is no stale
+        // snapshot, go to the work list, with their NUL-terminated bytes kept in one arena for the open or statx.
+        var work = new List<Pending>();
+        byte[] nameArena = new byte[8 * 1024];
+        int nameBytes = 0;
+        bool[]? seenInBase = stale is null ? null : new bool[stale.BaseCount];
+        HashSet<IpAddr>? seenElsewhere = stale is null ? null : [];
         int fd = Posix.OpenAt(_dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
             throw Posix.IoError($"cannot read {DirectoryPath}", LibC.errno);
@@ -215,10 +242,29 @@ internal sealed unsafe class DiskStore : IDisposable
                     ushort recordLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(offset + 16));
                     byte type = buffer[offset + 18];
                     ReadOnlySpan<byte> name = buffer.AsSpan(offset + 19, recordLength - 19);
-                    name = name[..name.IndexOf((byte)0)];
-                    if (IpAddr.TryParseUtf8(name, out IpAddr address) && IsCanonicalName(address, name))
-                        names.Add((address, type, inode));
                     offset += recordLength;
+                    name = name[..name.IndexOf((byte)0)];
+                    if (!IpAddr.TryParseUtf8(name, out IpAddr address) || !IsCanonicalName(address, name))
+                        continue;
+                    StoreSnapshot.Slot known = default;
+                    bool check = false;
+                    if (stale is not null)
+                    {
+                        bool found = stale.TryGetSlot(address, out known, out int baseIndex);
+                        if (baseIndex >= 0)
+                            seenInBase![baseIndex] = true;
+                        else
+                            seenElsewhere!.Add(address);
+                        if (found && trustInodes && known.Inode != 0 && known.Inode == inode)
+                            continue; // the same file as the stale snapshot's (see Load)
+                        check = found && !trustInodes && (known.Inode == 0 || known.Inode == inode);
+                    }
+                    if (nameBytes + name.Length + 1 > nameArena.Length)
+                        Array.Resize(ref nameArena, Math.Max(nameArena.Length * 2, nameBytes + name.Length + 1));
+                    name.CopyTo(nameArena.AsSpan(nameBytes));
+                    nameArena[nameBytes + name.Length] = 0;
+                    work.Add(new Pending(address, type, inode, nameBytes, check, known));
+                    nameBytes += name.Length + 1;
                 }
                 if (n > buffer.Length / 2 && buffer.Length < DirectoryReadBytes)
                     buffer = GC.AllocateUninitializedArray<byte>(DirectoryReadBytes);
@@ -229,30 +275,47 @@ internal sealed unsafe class DiskStore : IDisposable
             close(fd);
         }
 
-        var contents = new byte[]?[names.Count];
-        var reused = new StoreSnapshot.Slot?[names.Count];
+        // Each pending name's slot: the stale one where its ctime shows it unchanged, else the content read, copied
+        // into per-worker chunks (one allocation per 256 KB, not one per file).
+        var slots = new StoreSnapshot.Slot[work.Count];
         int filesRead = 0;
-        // Trusting inode numbers, nearly every name is a dictionary look-up: not worth starting the thread pool.
-        int workers = names.Count < 256 || trustInodes ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
+        int workers = work.Count < 256 ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 4);
         void ScanShare(int worker)
         {
             byte[] buffer = new byte[SmallReadBytes];
+            byte[] chunk = [];
+            int used = 0;
             int read = 0;
-            for (int i = worker; i < names.Count; i += workers)
+            fixed (byte* arena = nameArena)
             {
-                (IpAddr address, byte type, ulong inode) = names[i];
-                if (stale is not null && stale.Slots.TryGetValue(address, out StoreSnapshot.Slot slot)
-                    && (trustInodes
-                        ? slot.Inode != 0 && slot.Inode == inode
-                        : (slot.Inode == 0 || slot.Inode == inode) && UnchangedSince(NameOf(address), since)))
+                for (int i = worker; i < work.Count; i += workers)
                 {
-                    reused[i] = slot with { Inode = inode };
-                    continue;
-                }
-                if (type is Posix.DT_REG or Posix.DT_UNKNOWN)
-                {
-                    contents[i] = ReadTrimmed(NameOf(address), ref buffer);
+                    Pending item = work[i];
+                    byte* name = arena + item.NameOffset;
+                    if (item.CheckCtime && UnchangedSince(name, since))
+                    {
+                        slots[i] = item.Known with { Inode = item.Inode };
+                        continue;
+                    }
+                    if (item.Type is not (Posix.DT_REG or Posix.DT_UNKNOWN))
+                    {
+                        slots[i] = new StoreSnapshot.Slot(null, 0, 0, item.Inode);
+                        continue;
+                    }
                     read++;
+                    if (!TryReadTrimmed(name, ref buffer, out int start, out int length))
+                    {
+                        slots[i] = new StoreSnapshot.Slot(null, 0, 0, item.Inode);
+                        continue;
+                    }
+                    if (used + length > chunk.Length)
+                    {
+                        chunk = GC.AllocateUninitializedArray<byte>(Math.Max(256 * 1024, length));
+                        used = 0;
+                    }
+                    buffer.AsSpan(start, length).CopyTo(chunk.AsSpan(used));
+                    slots[i] = new StoreSnapshot.Slot(chunk, used, length, item.Inode);
+                    used += length;
                 }
             }
             Interlocked.Add(ref filesRead, read);
@@ -263,37 +326,66 @@ internal sealed unsafe class DiskStore : IDisposable
             Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, ScanShare);
         LastScanFilesRead = filesRead;
 
-        var snapshot = new StoreSnapshot(names.Count);
-        for (int i = 0; i < names.Count; i++)
+        if (stale is null)
         {
-            if (reused[i] is { } slot)
-                snapshot.SetSlot(names[i].Address, slot);
-            else
-                snapshot.Set(names[i].Address, contents[i], names[i].Inode);
+            var keys = new IpAddr[work.Count];
+            for (int i = 0; i < work.Count; i++)
+                keys[i] = work[i].Address;
+            return StoreSnapshot.FromBase(keys, slots, sorted: false)
+                ?? throw new InvalidOperationException("a directory listed one name twice");
+        }
+
+        // The stale snapshot, changed where the directory differs from it: what changed is all its overlay holds,
+        // so a snapshot from the index still knows its changes from it (the next save writes a delta).
+        StoreSnapshot snapshot = stale.Derive();
+        for (int i = 0; i < work.Count; i++)
+        {
+            if (!(work[i].CheckCtime && slots[i] == work[i].Known))
+                snapshot.SetSlot(work[i].Address, slots[i]);
+        }
+        for (int i = 0; i < seenInBase!.Length; i++)
+        {
+            if (!seenInBase[i] && !stale.IsInOverlay(stale.BaseKey(i)))
+                snapshot.Remove(stale.BaseKey(i));
+        }
+        foreach (IpAddr address in stale.AddedSinceBase())
+        {
+            if (!seenElsewhere!.Contains(address))
+                snapshot.Remove(address);
         }
         return snapshot;
     }
 
-    private bool UnchangedSince(byte[] name, (long Seconds, uint Nanoseconds) since)
+    /// <summary>A listed name that needs a system call: its content read, or (<see cref="CheckCtime"/>) its ctime compared first.</summary>
+    private readonly record struct Pending(IpAddr Address, byte Type, ulong Inode, int NameOffset, bool CheckCtime, StoreSnapshot.Slot Known);
+
+    private bool UnchangedSince(byte* name, (long Seconds, uint Nanoseconds) since)
     {
-        byte[] terminated = name.Length > 0 && name[^1] == 0 ? name : [.. name, 0];
-        if (!Posix.StatAt(_dirFd, terminated, STATX_CTIME, out statx st))
+        if (!Posix.StatAt(_dirFd, name, STATX_CTIME, out statx st))
             return false;
         return !Posix.IsEarlier(since.Seconds, since.Nanoseconds, st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec);
     }
 
     /// <summary>The trimmed content of the file for <paramref name="address"/>, or null when missing or not a regular file.</summary>
-    public byte[]? ReadEntry(IpAddr address) => ReadTrimmed(Encoding.ASCII.GetBytes(address.ToString()), ref _readBuffer);
+    public byte[]? ReadEntry(IpAddr address) => ReadTrimmed(NameOf(address), ref _readBuffer);
 
-    /// <summary>
-    /// Reads a small file into <paramref name="buffer"/> (replaced by a larger one, up to <see cref="MaxContentBytes"/>
-    /// and one byte, only when the file fills it) and returns its trimmed content.
-    /// </summary>
     private byte[]? ReadTrimmed(byte[] name, ref byte[] buffer)
     {
+        fixed (byte* p = name)
+            return TryReadTrimmed(p, ref buffer, out int start, out int length) ? buffer.AsSpan(start, length).ToArray() : null;
+    }
+
+    /// <summary>
+    /// Reads a small file (NUL-terminated <paramref name="name"/>) into <paramref name="buffer"/> (replaced by a larger
+    /// one, up to <see cref="MaxContentBytes"/> and one byte, only when the file fills it); false when it is missing,
+    /// unreadable or too large, else where its trimmed content is in the buffer.
+    /// </summary>
+    private bool TryReadTrimmed(byte* name, ref byte[] buffer, out int start, out int length)
+    {
+        start = length = 0;
         int fd = Posix.OpenAt(_dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
         if (fd < 0)
-            return null;
+            return false;
         try
         {
             int total = 0;
@@ -309,7 +401,7 @@ internal sealed unsafe class DiskStore : IDisposable
                 }
                 long n = Posix.Read(fd, buffer, total);
                 if (n < 0)
-                    return null;
+                    return false;
                 if (n == 0)
                     break;
                 total += (int)n;
@@ -317,8 +409,12 @@ internal sealed unsafe class DiskStore : IDisposable
                     break; // a short read of a small regular file on Linux is the whole file: skip the read that returns 0
             }
             if (total > MaxContentBytes)
-                return null; // too large to be anyone's reservation
-            return ReservationKey.TrimSpace(buffer.AsSpan(0, total)).ToArray();
+                return false; // too large to be anyone's reservation
+            ReadOnlySpan<byte> all = buffer.AsSpan(0, total);
+            ReadOnlySpan<byte> trimmed = ReservationKey.TrimSpace(all);
+            length = trimmed.Length;
+            start = length == 0 ? 0 : (int)Unsafe.ByteOffset(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(all), ref System.Runtime.InteropServices.MemoryMarshal.GetReference(trimmed));
+            return true;
         }
         finally
         {
@@ -330,9 +426,17 @@ internal sealed unsafe class DiskStore : IDisposable
     /// Creates the reservation file for <paramref name="address"/> holding <paramref name="content"/>, complete or not
     /// at all. Returns false when the name already exists.
     /// </summary>
-    public bool TryReserve(IpAddr address, ReadOnlySpan<byte> content)
+    public bool TryReserve(IpAddr address, ReadOnlySpan<byte> content) => TryReserve(address, content, out _);
+
+    /// <summary>
+    /// Creates the reservation file for <paramref name="address"/> holding <paramref name="content"/>, complete or not
+    /// at all, and gives its inode number (0 when it could not be read), which the index records so that a later
+    /// load after another writer knows the file without reading it. Returns false when the name already exists.
+    /// </summary>
+    public bool TryReserve(IpAddr address, ReadOnlySpan<byte> content, out ulong inode)
     {
         EnsureLocked();
+        inode = 0;
         byte[] name = NameOf(address);
         int fd = _options.UseUnnamedTempFiles ? Posix.OpenAt(_dirFd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0x1a4 /* 0644 */) : -1;
         if (fd >= 0)
@@ -341,6 +445,7 @@ internal sealed unsafe class DiskStore : IDisposable
             {
                 WriteAll(fd, content, address);
                 SyncData(fd, address);
+                inode = InodeOf(fd);
                 int errno = Posix.LinkAt(AT_FDCWD, Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}\0"), _dirFd, name, AT_SYMLINK_FOLLOW);
                 if (errno == 0)
                     return true;
@@ -366,6 +471,7 @@ internal sealed unsafe class DiskStore : IDisposable
             {
                 WriteAll(fd, content, address);
                 SyncData(fd, address);
+                inode = InodeOf(fd);
             }
             finally
             {
@@ -383,6 +489,8 @@ internal sealed unsafe class DiskStore : IDisposable
             Posix.UnlinkAt(_dirFd, temp);
         }
     }
+
+    private static ulong InodeOf(int fd) => Posix.StatFd(fd, STATX_INO, out statx st) ? st.stx_ino : 0;
 
     /// <summary>
     /// Puts the content of a reservation on disk before its name can get there: without it a crash could leave the
@@ -498,13 +606,34 @@ internal sealed unsafe class DiskStore : IDisposable
         DirStamp stamp = StatDirectory();
         if (!changed && _indexWasValid && stamp.Equals(_loadedStamp))
             return; // still valid as it is
-        if (stamp.MtimeNanoseconds % 1000 == 0 || !StoreIndex.WaitForClockPast(stamp) || !_index.Write(StoreIndex.Serialize(snapshot, stamp)))
+        if (stamp.MtimeNanoseconds % 1000 == 0 || !StoreIndex.WaitForClockPast(stamp) || !WriteIndex(snapshot, stamp))
         {
             _index.Delete();
             return;
         }
         _indexExisted = true;
     }
+
+    /// <summary>
+    /// Writes the delta when the snapshot tracked its changes from the index file on disk and they are few (at most
+    /// <see cref="MaxDeltaEntries"/>); otherwise the whole index, which also drops the delta.
+    /// </summary>
+    private bool WriteIndex(StoreSnapshot snapshot, DirStamp stamp)
+    {
+        if (snapshot.Changes is { } changes && changes.Count <= MaxDeltaEntries(snapshot.Count))
+            return _index.WriteDelta(StoreIndex.SerializeDelta(snapshot, stamp));
+        byte[] data = StoreIndex.Serialize(snapshot, stamp);
+        if (!_index.Write(data))
+            return false;
+        snapshot.StopTracking(); // its changes are from the old index: a later save in this run writes it whole
+        return true;
+    }
+
+    /// <summary>
+    /// How many changes the delta may hold before the whole index is written again: a sixteenth of the entries
+    /// (every load reads and applies the delta, every save rewrites it), between 64 and 4096.
+    /// </summary>
+    internal static int MaxDeltaEntries(int count) => Math.Clamp(count / 16, 64, 4096);
 
     /// <summary>The network directory's device, inode, mtime and ctime now.</summary>
     internal DirStamp StatDirectory()
