@@ -54,6 +54,11 @@ public class FirewallConfigReaderTests
         ""","ingressPolicy":{}""",
         ""","backend":"iptables","ingressPolicy":0""",
         ""","BackEnd":null,"FirewalldZone":[null]""",
+        // a string JSON allows but UTF-16 does not (a lone surrogate)
+        ""","firewalldZone":"\ud800" """,
+        ""","unknown":"\ud800","backend":"iptables" """,
+        ""","\udc00x":1,"backend":"iptables" """,
+        ""","backend\ud800":"iptables" """,
     ];
 
     private static CniRequest Request(string json, byte[]? rawOptions = null)

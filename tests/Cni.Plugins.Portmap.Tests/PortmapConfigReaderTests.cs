@@ -74,6 +74,13 @@ public class PortmapConfigReaderTests
         ""","runtimeConfig":{"portMappings":[{"hostPort":80,"containerPort":80,"protocol":6}]}""",
         ""","runtimeConfig":{"portMappings":[{"hostPort":80,"containerPort":80,"protocol":"tcp","hostIP":["::"]}]}""",
         ""","runtimeConfig":{"portMappings":[{"hostPort":80,"containerPort":80,"protocol":"tcp","hostIP":{}}]}""",
+        // strings JSON allows but UTF-16 does not (lone surrogates), as values and as keys, at every level
+        ""","backend":"\ud800" """,
+        ""","conditionsV4":["-s","\udc00"]""",
+        ""","runtimeConfig":{"portMappings":[{"hostPort":80,"containerPort":80,"protocol":"tcp","hostIP":"\udfff"}]}""",
+        ""","runtimeConfig":{"portMappings":[{"hostPort":80},{"\ud800":1}]}""",
+        ""","runtimeConfig":{"\ud800x":[]}""",
+        ""","unknown":{"\ud800":"\udc00"},"backend":"iptables" """,
         // keys the serializer writes in brackets in a path
         ""","runtimeConfig":{"portMappings":[{"host port":1,"hostPort":false}]}""",
     ];
