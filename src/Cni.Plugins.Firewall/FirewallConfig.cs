@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.Firewall;
 
@@ -21,10 +22,28 @@ public sealed class FirewallConfig
     [JsonPropertyName("ingressPolicy")] public string? IngressPolicy { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the firewall configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(FirewallConfig))]
-internal sealed partial class FirewallJsonContext : JsonSerializerContext;
+/// <summary>
+/// Reads <see cref="FirewallConfig"/> from the network configuration with <see cref="JsonOptionReader"/>: keys
+/// case-insensitive (as Go's decoder), unknown keys ignored, the results and errors of the serializer, without the
+/// serializer's metadata for the type, which cost each run of this short-lived plugin more than the rest of its
+/// configuration handling.
+/// </summary>
+internal static class FirewallConfigReader
+{
+    public static FirewallConfig Read(ReadOnlySpan<byte> json) => JsonOptionReader.ReadObject(json, new FirewallConfig(), Options);
+
+    private static bool Options(ref JsonOptionReader r, FirewallConfig o, string key)
+    {
+        switch (key)
+        {
+            case "backend": o.Backend = r.String(); return true;
+            case "iptablesadminchainname": o.IptablesAdminChainName = r.String(); return true;
+            case "firewalldzone": o.FirewalldZone = r.String(); return true;
+            case "ingresspolicy": o.IngressPolicy = r.String(); return true;
+            default: return false;
+        }
+    }
+}
 
 /// <summary>Which firewall the rules go to.</summary>
 public enum FirewallBackendKind

@@ -38,7 +38,7 @@ public class FirewallPlugin : CniPlugin
     public static FirewallSettings LoadConf(CniRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return FirewallSettings.From(request.GetOptions<FirewallConfig>(FirewallJsonContext.Default));
+        return FirewallSettings.From(FirewallConfigReader.Read(request.RawConfig.Span));
     }
 
     /// <summary>The previous result, which ADD and CHECK require.</summary>

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.Portmap;
 
@@ -57,10 +59,54 @@ public sealed class PortmapConfig
     [JsonPropertyName("runtimeConfig")] public PortmapRuntimeConfig? RuntimeConfig { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the portmap configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(PortmapConfig))]
-internal sealed partial class PortmapJsonContext : JsonSerializerContext;
+/// <summary>
+/// Reads <see cref="PortmapConfig"/> (with <c>runtimeConfig.portMappings</c>) from the network configuration with
+/// <see cref="JsonOptionReader"/>: keys case-insensitive (as Go's decoder), numbers strict, unknown keys ignored, the
+/// results and errors of the serializer. portmap runs on every pod start that publishes a port, and the serializer's
+/// metadata for these four types cost each run more than the rest of its configuration handling.
+/// </summary>
+internal static class PortmapConfigReader
+{
+    public static PortmapConfig Read(ReadOnlySpan<byte> json) => JsonOptionReader.ReadObject(json, new PortmapConfig(), Options);
+
+    private static bool Options(ref JsonOptionReader r, PortmapConfig o, string key)
+    {
+        switch (key)
+        {
+            case "snat": o.Snat = r.NullableBool(); return true;
+            case "conditionsv4": o.ConditionsV4 = Strings(ref r); return true; // a null item stays null, refused by Load
+            case "conditionsv6": o.ConditionsV6 = Strings(ref r); return true;
+            case "masqall": o.MasqAll = r.Bool(); return true;
+            case "markmasqbit": o.MarkMasqBit = r.TokenType == JsonTokenType.Null ? null : r.Int64(); return true;
+            case "externalsetmarkchain": o.ExternalSetMarkChain = r.String(); return true;
+            case "backend": o.Backend = r.String(); return true;
+            case "runtimeconfig": o.RuntimeConfig = r.Object(new PortmapRuntimeConfig(), RuntimeConfig); return true;
+            default: return false;
+        }
+    }
+
+    private static List<string>? Strings(ref JsonOptionReader r) => r.List(static (ref JsonOptionReader r) => r.String()!);
+
+    private static bool RuntimeConfig(ref JsonOptionReader r, PortmapRuntimeConfig c, string key)
+    {
+        if (key != "portmappings")
+            return false;
+        c.PortMappings = r.List(static (ref JsonOptionReader r) => r.Object(new PortMapEntry(), Entry)!); // a null item stays null, refused by Load
+        return true;
+    }
+
+    private static bool Entry(ref JsonOptionReader r, PortMapEntry e, string key)
+    {
+        switch (key)
+        {
+            case "hostport": e.HostPort = r.Int64(); return true;
+            case "containerport": e.ContainerPort = r.Int64(); return true;
+            case "protocol": e.Protocol = r.String(); return true;
+            case "hostip": e.HostIP = r.String(); return true;
+            default: return false;
+        }
+    }
+}
 
 /// <summary>The firewall implementation that holds the mappings.</summary>
 public enum PortmapBackend
@@ -124,7 +170,7 @@ public sealed record PortmapSettings(
     public static PortmapSettings Load(CniRequest request, bool iptablesInstalled, bool nftInstalled, bool forAdd = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        PortmapConfig o = request.GetOptions<PortmapConfig>(PortmapJsonContext.Default);
+        PortmapConfig o = PortmapConfigReader.Read(request.RawConfig.Span);
 
         if (o.MarkMasqBit is not null && o.ExternalSetMarkChain is not null)
             throw Invalid("cannot specify both externalSetMarkChain and markMasqBit");

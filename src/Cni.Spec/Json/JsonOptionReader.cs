@@ -115,7 +115,7 @@ public ref struct JsonOptionReader
     /// <summary>The current value as a string, or null for JSON null.</summary>
     public string? String() => _json.TokenType switch
     {
-        JsonTokenType.String => _json.GetString(),
+        JsonTokenType.String => StringValue(),
         JsonTokenType.Null => null,
         _ => throw WrongType(),
     };
@@ -164,7 +164,7 @@ public ref struct JsonOptionReader
         var map = new Dictionary<string, TValue>(StringComparer.Ordinal);
         while (_json.Read() && _json.TokenType == JsonTokenType.PropertyName)
         {
-            string name = _json.GetString()!;
+            string name = StringValue();
             _json.Read();
             _path.Add(name.AsSpan().ContainsAny(SpecialCharacters) ? $"['{name}']" : "." + name);
             map[name] = value(ref this);
@@ -189,7 +189,7 @@ public ref struct JsonOptionReader
     {
         while (_json.Read() && _json.TokenType == JsonTokenType.PropertyName)
         {
-            string name = _json.GetString()!;
+            string name = StringValue();
             _json.Read();
             _path.Add(name.AsSpan().ContainsAny(SpecialCharacters) ? $"['{name}']" : "." + name);
             if (!reader(ref this, target, name.ToLowerInvariant()))
@@ -200,4 +200,18 @@ public ref struct JsonOptionReader
 
     // The serializer writes a key in a path as ['key'] when it holds one of these, else as .key.
     private static readonly System.Buffers.SearchValues<char> SpecialCharacters = System.Buffers.SearchValues.Create(". '/\"[]()\t\n\r\f\b\\\u0085\u2028\u2029");
+
+    // A string that JSON allows but a .NET string cannot hold (an escaped lone surrogate, "\ud800") is a decoding
+    // failure naming its path, as the serializer reports it, rather than an InvalidOperationException.
+    private readonly string StringValue()
+    {
+        try
+        {
+            return _json.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw WrongType();
+        }
+    }
 }
