@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cni.Spec;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.Tuning;
 
@@ -75,21 +77,46 @@ public sealed class SavedLinkState
     }
 
     /// <summary>Reads a saved file (keys matched case-insensitively, unknown keys ignored, as Go's decoder); null when it
-    /// is not such a JSON object.</summary>
+    /// is not such a JSON object. Read with <see cref="JsonOptionReader"/>, not the serializer (start-up cost on DEL).</summary>
     public static SavedLinkState? TryParse(ReadOnlySpan<byte> json)
     {
         try
         {
-            return JsonSerializer.Deserialize(json, SavedLinkStateJsonContext.Default.SavedLinkState);
+            SavedLinkState state = JsonOptionReader.ReadObject(json, new SavedLinkState(), Read, "saved interface settings");
+            return NothingAfterValue(json) ? state : null;
         }
-        catch (JsonException)
+        catch (CniException)
         {
             return null;
         }
     }
-}
 
-/// <summary>Source-generated JSON metadata for <see cref="SavedLinkState"/>.</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict)]
-[JsonSerializable(typeof(SavedLinkState))]
-internal sealed partial class SavedLinkStateJsonContext : JsonSerializerContext;
+    private static bool Read(ref JsonOptionReader r, SavedLinkState s, string key)
+    {
+        switch (key)
+        {
+            case "mac": s.Mac = r.String(); return true;
+            case "promisc": s.Promisc = r.NullableBool(); return true;
+            case "mtu": s.Mtu = r.Int32(); return true;
+            case "allmulti": s.Allmulti = r.NullableBool(); return true;
+            case "txqlen": s.TxQLen = r.NullableInt32(); return true;
+            default: return false;
+        }
+    }
+
+    // The option reader stops at the object's end; a document with more after it is not the file ADD wrote.
+    private static bool NothingAfterValue(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            reader.Read();
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
