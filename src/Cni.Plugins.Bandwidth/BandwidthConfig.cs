@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.Bandwidth;
 
@@ -74,10 +75,57 @@ public sealed class BandwidthRuntimeConfig
     [JsonPropertyName("bandwidth")] public BandwidthKeys? Bandwidth { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the bandwidth configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(BandwidthConfig))]
-internal sealed partial class BandwidthJsonContext : JsonSerializerContext;
+/// <summary>
+/// Reads <see cref="BandwidthConfig"/> with <see cref="JsonOptionReader"/> instead of the serializer (whose metadata
+/// would cost a short-lived plugin more than the rest of its run): the same values and the same errors as the
+/// serializer with case-insensitive keys and strict numbers (checked against it in the tests).
+/// </summary>
+internal static class BandwidthConfigReader
+{
+    public static BandwidthConfig Read(ReadOnlySpan<byte> json) => JsonOptionReader.ReadObject(json, new BandwidthConfig(), Options);
+
+    private static bool Options(ref JsonOptionReader r, BandwidthConfig o, string key)
+    {
+        switch (key)
+        {
+            case "ingressrate": o.IngressRate = Number(ref r); return true;
+            case "ingressburst": o.IngressBurst = Number(ref r); return true;
+            case "egressrate": o.EgressRate = Number(ref r); return true;
+            case "egressburst": o.EgressBurst = Number(ref r); return true;
+            case "unshapedsubnets": o.UnshapedSubnets = Strings(ref r); return true;
+            case "shapedsubnets": o.ShapedSubnets = Strings(ref r); return true;
+            case "runtimeconfig": o.RuntimeConfig = r.Object(new BandwidthRuntimeConfig(), RuntimeConfig); return true;
+            default: return false;
+        }
+    }
+
+    private static bool RuntimeConfig(ref JsonOptionReader r, BandwidthRuntimeConfig o, string key)
+    {
+        if (key != "bandwidth")
+            return false;
+        o.Bandwidth = r.Object(new BandwidthKeys(), Keys);
+        return true;
+    }
+
+    private static bool Keys(ref JsonOptionReader r, BandwidthKeys o, string key)
+    {
+        switch (key)
+        {
+            case "ingressrate": o.IngressRate = Number(ref r); return true;
+            case "ingressburst": o.IngressBurst = Number(ref r); return true;
+            case "egressrate": o.EgressRate = Number(ref r); return true;
+            case "egressburst": o.EgressBurst = Number(ref r); return true;
+            case "unshapedsubnets": o.UnshapedSubnets = Strings(ref r); return true;
+            case "shapedsubnets": o.ShapedSubnets = Strings(ref r); return true;
+            default: return false;
+        }
+    }
+
+    // Any JSON value, kept for LoadConf to judge (as the serializer's JsonElement? property: JSON null is no value).
+    private static JsonElement? Number(ref JsonOptionReader r) => r.TokenType == JsonTokenType.Null ? null : r.Element();
+
+    private static List<string>? Strings(ref JsonOptionReader r) => r.List(static (ref JsonOptionReader r) => r.String()!);
+}
 
 /// <summary>
 /// A validated bandwidth entry: rates in bits per second, bursts in bits, as configured (0 means no limit), and the

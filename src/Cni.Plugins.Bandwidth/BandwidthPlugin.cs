@@ -56,7 +56,7 @@ public class BandwidthPlugin : CniPlugin
     public static BandwidthEntry? LoadConf(CniRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        BandwidthConfig conf = request.GetOptions<BandwidthConfig>(BandwidthJsonContext.Default);
+        BandwidthConfig conf = BandwidthConfigReader.Read(request.RawConfig.Span);
         BandwidthKeys top = conf.TopLevel;
         (BandwidthKeys? keys, string source) = top.AnyPresent ? (top, "") : (conf.RuntimeConfig?.Bandwidth, "runtimeConfig.bandwidth.");
         if (keys is null)

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Cni.Plugins.Common;
 using Cni.Spec;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.Ptp;
 
@@ -30,10 +31,37 @@ public sealed class PtpAttachment
     [JsonPropertyName("ifname")] public string IfName { get; set; } = "";
 }
 
-/// <summary>Source-generated JSON metadata for the ptp configuration (key names case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(PtpConfig))]
-internal sealed partial class PtpJsonContext : JsonSerializerContext;
+/// <summary>
+/// Reads <see cref="PtpConfig"/> with <see cref="JsonOptionReader"/> instead of the serializer (whose metadata would cost
+/// a short-lived plugin more than the rest of its run): the same values and the same errors as the serializer with
+/// case-insensitive keys and strict numbers (checked against it in the tests).
+/// </summary>
+internal static class PtpConfigReader
+{
+    public static PtpConfig Read(ReadOnlySpan<byte> json) => JsonOptionReader.ReadObject(json, new PtpConfig(), Options);
+
+    private static bool Options(ref JsonOptionReader r, PtpConfig o, string key)
+    {
+        switch (key)
+        {
+            case "ipmasq": o.IpMasq = r.Bool(); return true;
+            case "ipmasqbackend": o.IpMasqBackend = r.String(); return true;
+            case "mtu": o.Mtu = r.Int32(); return true;
+            case "cni.dev/valid-attachments": o.ValidAttachments = r.List(static (ref JsonOptionReader r) => r.Object(new PtpAttachment(), Attachment)!); return true; // a null item stays null, refused by Load
+            default: return false;
+        }
+    }
+
+    private static bool Attachment(ref JsonOptionReader r, PtpAttachment a, string key)
+    {
+        switch (key)
+        {
+            case "containerid": a.ContainerId = r.String()!; return true; // null as the serializer sets it
+            case "ifname": a.IfName = r.String()!; return true;
+            default: return false;
+        }
+    }
+}
 
 /// <summary>
 /// A validated ptp configuration: every check happens here, before the plugin touches the kernel or the IPAM store,
@@ -58,7 +86,7 @@ public sealed class PtpSettings
     public static PtpSettings Load(CniRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        PtpConfig o = request.GetOptions<PtpConfig>(PtpJsonContext.Default);
+        PtpConfig o = PtpConfigReader.Read(request.RawConfig.Span);
         if (o.Mtu < 0 || o.Mtu > 65535 || o.Mtu is > 0 and < 68)
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"invalid MTU {o.Mtu} (mtu): must be between 68 and 65535, or 0 for the kernel default");
         // ptp always routes addresses: an IPAM plugin is required (the reference fails to run an empty IPAM type).

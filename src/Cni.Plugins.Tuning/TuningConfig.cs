@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.Tuning;
 
@@ -69,7 +70,62 @@ public sealed class TuningArgs
     [JsonPropertyName("allmulti")] public bool? Allmulti { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the tuning configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(TuningConfig))]
-internal sealed partial class TuningJsonContext : JsonSerializerContext;
+/// <summary>
+/// Reads <see cref="TuningConfig"/> with <see cref="JsonOptionReader"/> instead of the serializer (whose metadata would
+/// cost a short-lived plugin more than the rest of its run): the same values and the same errors as the serializer
+/// with case-insensitive keys and strict numbers (checked against it in the tests).
+/// </summary>
+internal static class TuningConfigReader
+{
+    public static TuningConfig Read(ReadOnlySpan<byte> json) => JsonOptionReader.ReadObject(json, new TuningConfig(), Options);
+
+    private static bool Options(ref JsonOptionReader r, TuningConfig o, string key)
+    {
+        switch (key)
+        {
+            case "datadir": o.DataDir = r.String(); return true;
+            case "sysctl": o.Sysctl = Sysctl(ref r); return true;
+            case "mac": o.Mac = r.String(); return true;
+            case "promisc": o.Promisc = r.Bool(); return true;
+            case "mtu": o.Mtu = r.Int32(); return true;
+            case "txqlen": o.TxQLen = r.NullableInt32(); return true;
+            case "allmulti": o.Allmulti = r.NullableBool(); return true;
+            case "runtimeconfig": o.RuntimeConfig = r.Object(new TuningRuntimeConfig(), RuntimeConfig); return true;
+            case "args": o.Args = r.Object(new TuningArgsContainer(), ArgsContainer); return true;
+            default: return false;
+        }
+    }
+
+    private static bool RuntimeConfig(ref JsonOptionReader r, TuningRuntimeConfig o, string key)
+    {
+        if (key != "mac")
+            return false;
+        o.Mac = r.String();
+        return true;
+    }
+
+    private static bool ArgsContainer(ref JsonOptionReader r, TuningArgsContainer o, string key)
+    {
+        if (key != "cni")
+            return false;
+        o.Cni = r.Object(new TuningArgs(), Args);
+        return true;
+    }
+
+    private static bool Args(ref JsonOptionReader r, TuningArgs o, string key)
+    {
+        switch (key)
+        {
+            case "sysctl": o.Sysctl = Sysctl(ref r); return true;
+            case "mac": o.Mac = r.String(); return true;
+            case "promisc": o.Promisc = r.NullableBool(); return true;
+            case "mtu": o.Mtu = r.NullableInt32(); return true;
+            case "txqlen": o.TxQLen = r.NullableInt32(); return true;
+            case "allmulti": o.Allmulti = r.NullableBool(); return true;
+            default: return false;
+        }
+    }
+
+    // A null value stays null, refused with the key's name by LoadConf.
+    private static Dictionary<string, string>? Sysctl(ref JsonOptionReader r) => r.Dictionary(static (ref JsonOptionReader r) => r.String()!);
+}

@@ -77,7 +77,7 @@ public class TuningPlugin : CniPlugin
     public TuningSettings LoadConf(CniRequest request, bool validate = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        TuningConfig o = request.GetOptions<TuningConfig>(TuningJsonContext.Default);
+        TuningConfig o = TuningConfigReader.Read(request.RawConfig.Span);
         string dataDir = string.IsNullOrEmpty(o.DataDir) ? _defaultDataDir : o.DataDir;
         if (dataDir.Contains('\0'))
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "invalid dataDir (dataDir): it contains a NUL character");
