@@ -4,7 +4,7 @@ namespace Cni.Spec.Interop;
 
 /// <summary>
 /// The libc calls Cni.Spec needs and Tmds.LibC 0.5.0 does not carry (<c>poll</c>, <c>waitpid</c>, <c>waitid</c>,
-/// <c>kill</c> and the <c>posix_spawn</c> family), for <see cref="ChildProcess"/>. Everything Tmds.LibC has is
+/// <c>kill</c>, the <c>posix_spawn</c> family and three <c>pthread</c> calls), for <see cref="ChildProcess"/>. Everything Tmds.LibC has is
 /// called through it.
 /// </summary>
 internal static unsafe partial class Libc
@@ -19,6 +19,15 @@ internal static unsafe partial class Libc
         public short Events;
         public short Revents;
     }
+
+    [LibraryImport(LibraryName)]
+    internal static partial int pthread_create(nint* thread, nint attr, delegate* unmanaged<nint, nint> start, nint arg);
+
+    [LibraryImport(LibraryName)]
+    internal static partial int pthread_detach(nint thread);
+
+    [LibraryImport(LibraryName)]
+    internal static partial int pthread_setname_np(nint thread, byte* name);
 
     [LibraryImport(LibraryName, SetLastError = true)]
     internal static partial int poll(PollFd* fds, nuint count, int timeout);

@@ -223,8 +223,9 @@ public static unsafe partial class ChildProcess
     /// </summary>
     public static Task<T> OnDedicatedThread<T>(Func<T> work, string name)
     {
+        ArgumentNullException.ThrowIfNull(work);
         var done = new TaskCompletionSource<T>();
-        var thread = new Thread(() =>
+        void Run()
         {
             try
             {
@@ -238,13 +239,42 @@ public static unsafe partial class ChildProcess
             {
                 done.SetException(ex);
             }
-        })
-        {
-            IsBackground = true,
-            Name = name,
-        };
-        thread.Start();
+        }
+        if (!TryStartNativeThread(Run, name))
+            new Thread(Run) { IsBackground = true, Name = name }.Start();
         return done.Task;
+    }
+
+    // Thread.Start returns only once the new thread runs (the caller yields in a loop until then), which on a busy
+    // node can be the whole of a short piece of work. A thread made with pthread_create joins the runtime on its first
+    // managed call, by itself, and the caller goes on at once. It is detached: nothing joins it, and like a background
+    // thread it does not keep the process alive.
+    private static bool TryStartNativeThread(Action run, string name)
+    {
+        GCHandle handle = GCHandle.Alloc(run);
+        nint thread;
+        if (pthread_create(&thread, 0, &NativeThreadEntry, GCHandle.ToIntPtr(handle)) != 0)
+        {
+            handle.Free();
+            return false;
+        }
+        Span<byte> utf8 = stackalloc byte[64]; // the kernel keeps 15 bytes and a NUL
+        int length = Math.Min(15, System.Text.Encoding.UTF8.GetBytes(name.AsSpan(0, Math.Min(name.Length, 15)), utf8));
+        utf8[length] = 0;
+        fixed (byte* p = utf8)
+            pthread_setname_np(thread, p);
+        pthread_detach(thread);
+        return true;
+    }
+
+    [UnmanagedCallersOnly]
+    private static nint NativeThreadEntry(nint argument)
+    {
+        GCHandle handle = GCHandle.FromIntPtr(argument);
+        var run = (Action)handle.Target!;
+        handle.Free();
+        run(); // catches everything itself
+        return 0;
     }
 
     /// <summary>
