@@ -29,11 +29,6 @@ public sealed class MacvlanConfig
     [JsonPropertyName("linkInContainer")] public bool LinkInContainer { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the macvlan configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(MacvlanConfig))]
-internal sealed partial class MacvlanJsonContext : JsonSerializerContext;
-
 /// <summary>
 /// The <c>macvlan</c> CNI plugin: gives the container a macvlan sub-interface of a host interface (its own MAC on the
 /// master's wire), with addresses from the IPAM plugin or, without <c>ipam</c>, as an L2-only link that is just up.
@@ -84,7 +79,7 @@ public class MacvlanPlugin : SubInterfacePlugin<MacvlanPlugin.Settings>
     public override Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        MacvlanConfig o = request.GetOptions<MacvlanConfig>(MacvlanJsonContext.Default);
+        MacvlanConfig o = MacvlanConfigReader.Read(request.RawConfig.Span);
         bool layer3 = Ipam.IsConfigured(request);
         if (!lookupMaster)
             return new Settings(o, MacvlanMode.Bridge, null, layer3, null);
