@@ -22,11 +22,6 @@ public sealed class IpvlanConfig
     [JsonPropertyName("linkInContainer")] public bool LinkInContainer { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the ipvlan configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(IpvlanConfig))]
-internal sealed partial class IpvlanJsonContext : JsonSerializerContext;
-
 /// <summary>
 /// The <c>ipvlan</c> CNI plugin: gives the container an ipvlan sub-interface of a host interface (the master's MAC,
 /// its own addresses), with addresses from the IPAM plugin or, when chained without <c>ipam</c>, the addresses of
@@ -73,7 +68,7 @@ public class IpvlanPlugin : SubInterfacePlugin<IpvlanPlugin.Settings>
     public override Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        IpvlanConfig o = request.GetOptions<IpvlanConfig>(IpvlanJsonContext.Default);
+        IpvlanConfig o = IpvlanConfigReader.Read(request.RawConfig.Span);
         bool layer3 = Ipam.IsConfigured(request);
         if (!lookupMaster)
             return new Settings(o, IpvlanMode.L2, layer3, null);
