@@ -21,11 +21,6 @@ public sealed class VlanConfig
     [JsonPropertyName("linkInContainer")] public bool LinkInContainer { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the vlan configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(VlanConfig))]
-internal sealed partial class VlanJsonContext : JsonSerializerContext;
-
 /// <summary>
 /// The <c>vlan</c> CNI plugin: gives the container an 802.1Q VLAN sub-interface of a host interface, with addresses
 /// from the IPAM plugin. ADD is a transaction (a failure leaves no link and no reservation); DEL is idempotent and
@@ -66,7 +61,7 @@ public class VlanPlugin : SubInterfacePlugin<VlanPlugin.Settings>
     public override Settings LoadConf(CniRequest request, bool lookupMaster = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        VlanConfig o = request.GetOptions<VlanConfig>(VlanJsonContext.Default);
+        VlanConfig o = VlanConfigReader.Read(request.RawConfig.Span);
         if (!lookupMaster)
             return new Settings(o, null);
         if (!Ipam.IsConfigured(request))

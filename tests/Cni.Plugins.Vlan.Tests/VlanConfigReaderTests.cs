@@ -1,0 +1,102 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cni.Spec;
+
+namespace Cni.Plugins.Vlan.Tests;
+
+/// <summary>The serializer's reading of <see cref="VlanConfig"/>, as the plugin read it before it had its own reader.</summary>
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
+[JsonSerializable(typeof(VlanConfig))]
+internal sealed partial class SerializerVlanContext : JsonSerializerContext;
+
+/// <summary>
+/// The vlan plugin reads its options with its own <see cref="Cni.Spec.Json.JsonOptionReader"/> code instead of the
+/// serializer (start-up cost): on every input here, valid or not, it must give what the serializer gave, the same
+/// values or the same CNI error (code and message, JSON path included).
+/// </summary>
+public class VlanConfigReaderTests
+{
+    private static readonly string[] Extras =
+    [
+        "",
+        ""","master":"eth0","vlanId":100,"mtu":1400,"linkInContainer":true""",
+        ""","MASTER":"eth0","VlanID":4094,"Mtu":9000,"LinkInContainer":false""",
+        ""","vlanid":0,"VLANID":7""",
+        ""","vlanId":"100" """,
+        ""","vlanId":null""",
+        ""","vlanId":100.0""",
+        ""","vlanId":-1""",
+        ""","vlanId":4095""",
+        ""","vlanId":2147483648""",
+        ""","vlanId":[100]""",
+        ""","vlanId":{"id":100}""",
+        ""","unknown":{"deep":[1,2,{"x":"y"}]},"ipam":{"type":"host-local","mtu":"not ours"},"runtimeConfig":{"mac":"02:00:00:00:00:01","mtu":"x"},"args":{"cni":{"mac":[1]}}""",
+        ""","master":null""",
+        ""","master":5""",
+        ""","master":{"name":"eth0"}""",
+        ""","master":["eth0"]""",
+        ""","master":true""",
+        ""","mtu":"1500" """,
+        ""","mtu":1500.0""",
+        ""","mtu":1e3""",
+        ""","mtu":99999999999""",
+        ""","mtu":null""",
+        ""","mtu":-5""",
+        ""","mtu":[1500]""",
+        ""","MTU":{"v":1}""",
+        ""","linkInContainer":"true" """,
+        ""","linkInContainer":1""",
+        ""","linkInContainer":null""",
+        ""","LINKINCONTAINER":true,"linkincontainer":false""",
+        ""","mtu":1400,"mtu":1500,"master":"a","Master":"b" """,
+        ""","M\u0041STER":"escaped-upper","mtu":0""",
+        ""","mas\u0074er":"escaped-key" """,
+        ""","master.x":1,"a b":[{"c":null}],"master":"eth1" """,
+    ];
+
+    private static CniRequest Request(string json)
+    {
+        byte[] raw = Encoding.UTF8.GetBytes(json);
+        return new CniRequest
+        {
+            Command = CniCommand.Add,
+            Config = NetConf.Parse(raw),
+            RawConfig = raw,
+            Args = CniArgs.Parse(null),
+            Environment = new InMemoryCniEnvironment([]),
+        };
+    }
+
+    private static string Outcome(Func<VlanConfig> read)
+    {
+        try
+        {
+            return "ok " + JsonSerializer.Serialize(read(), SerializerVlanContext.Default.VlanConfig);
+        }
+        catch (CniException ex)
+        {
+            return $"error {(int)ex.Code}: {ex.Message}";
+        }
+    }
+
+    [TestCaseSource(nameof(Extras))]
+    public void ReadsWhatTheSerializerRead(string extra)
+    {
+        CniRequest request = Request($$"""{"cniVersion":"1.0.0","name":"n","type":"vlan"{{extra}}}""");
+        string expected = Outcome(() => request.GetOptions<VlanConfig>(SerializerVlanContext.Default));
+        string actual = Outcome(() => VlanConfigReader.Read(request.RawConfig.Span));
+        Assert.That(actual, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void AllInputsAreDistinct() => Assert.That(Extras.Distinct().Count(), Is.EqualTo(Extras.Length).And.GreaterThanOrEqualTo(25));
+
+    [Test]
+    public void WrongTypesNameTheirPath()
+    {
+        CniException? ex = Assert.Throws<CniException>(() => VlanConfigReader.Read(Request("""{"cniVersion":"1.0.0","name":"n","type":"vlan","MTU":"1500"}""").RawConfig.Span));
+        Assert.That(ex!.Code, Is.EqualTo(CniErrorCode.DecodingFailure));
+        Assert.That(ex.Message, Is.EqualTo("error decoding network configuration at $.MTU: unexpected JSON value (wrong type)"));
+    }
+}
