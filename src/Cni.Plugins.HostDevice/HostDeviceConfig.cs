@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.HostDevice;
 
@@ -28,7 +29,33 @@ public sealed class HostDeviceRuntimeConfig
     [JsonPropertyName("deviceID")] public string? DeviceId { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the host-device configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(HostDeviceConfig))]
-internal sealed partial class HostDeviceJsonContext : JsonSerializerContext;
+/// <summary>
+/// Reads <see cref="HostDeviceConfig"/> with <see cref="JsonOptionReader"/> instead of the serializer, whose metadata
+/// for the options types cost each run more than the rest of the plugin's configuration handling: keys
+/// case-insensitive (as Go's decoder), numbers strict, unknown keys ignored, a repeated key keeps its last value.
+/// </summary>
+internal static class HostDeviceConfigReader
+{
+    public static HostDeviceConfig Read(ReadOnlySpan<byte> json) => JsonOptionReader.ReadObject(json, new HostDeviceConfig(), Options);
+
+    private static bool Options(ref JsonOptionReader r, HostDeviceConfig o, string key)
+    {
+        switch (key)
+        {
+            case "device": o.Device = r.String(); return true;
+            case "hwaddr": o.HwAddr = r.String(); return true;
+            case "kernelpath": o.KernelPath = r.String(); return true;
+            case "pcibusid": o.PciBusId = r.String(); return true;
+            case "runtimeconfig": o.RuntimeConfig = r.Object(new HostDeviceRuntimeConfig(), RuntimeConfig); return true;
+            default: return false;
+        }
+    }
+
+    private static bool RuntimeConfig(ref JsonOptionReader r, HostDeviceRuntimeConfig c, string key)
+    {
+        if (key != "deviceid")
+            return false;
+        c.DeviceId = r.String();
+        return true;
+    }
+}

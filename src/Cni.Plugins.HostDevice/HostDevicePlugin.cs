@@ -53,7 +53,7 @@ public class HostDevicePlugin : CniPlugin
     public static Settings LoadConf(CniRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        HostDeviceConfig o = request.GetOptions<HostDeviceConfig>(HostDeviceJsonContext.Default);
+        HostDeviceConfig o = HostDeviceConfigReader.Read(request.RawConfig.Span);
         string? pci = string.IsNullOrEmpty(o.RuntimeConfig?.DeviceId) ? o.PciBusId : o.RuntimeConfig!.DeviceId;
         if (string.IsNullOrEmpty(o.Device) && string.IsNullOrEmpty(o.HwAddr) && string.IsNullOrEmpty(o.KernelPath) && string.IsNullOrEmpty(pci))
             throw new CniException(CniErrorCode.InvalidNetworkConfig, "specify either \"device\", \"hwaddr\", \"kernelpath\" or \"pciBusID\"");

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cni.Spec.Json;
 
 namespace Cni.Plugins.Tap;
 
@@ -27,7 +29,27 @@ public sealed class TapConfig
     [JsonPropertyName("bridge")] public string? Bridge { get; set; }
 }
 
-/// <summary>Source-generated JSON metadata for the tap configuration (keys case-insensitive, as Go's decoder).</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, NumberHandling = JsonNumberHandling.Strict, GenerationMode = JsonSourceGenerationMode.Metadata)]
-[JsonSerializable(typeof(TapConfig))]
-internal sealed partial class TapJsonContext : JsonSerializerContext;
+/// <summary>
+/// Reads <see cref="TapConfig"/> with <see cref="JsonOptionReader"/> instead of the serializer, whose metadata for
+/// the options type cost each run more than the rest of the plugin's configuration handling: keys case-insensitive
+/// (as Go's decoder), numbers strict, unknown keys ignored, a repeated key keeps its last value.
+/// </summary>
+internal static class TapConfigReader
+{
+    public static TapConfig Read(ReadOnlySpan<byte> json) => JsonOptionReader.ReadObject(json, new TapConfig(), Options);
+
+    private static bool Options(ref JsonOptionReader r, TapConfig o, string key)
+    {
+        switch (key)
+        {
+            case "mac": o.Mac = r.String(); return true;
+            case "mtu": o.Mtu = r.Int32(); return true;
+            case "selinuxcontext": o.SelinuxContext = r.String(); return true;
+            case "multiqueue": o.MultiQueue = r.Bool(); return true;
+            case "owner": o.Owner = r.TokenType == JsonTokenType.Null ? null : r.Int64(); return true;
+            case "group": o.Group = r.TokenType == JsonTokenType.Null ? null : r.Int64(); return true;
+            case "bridge": o.Bridge = r.String(); return true;
+            default: return false;
+        }
+    }
+}

@@ -48,7 +48,7 @@ public class TapPlugin : CniPlugin
     public Settings LoadConf(CniRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        TapConfig o = request.GetOptions<TapConfig>(TapJsonContext.Default);
+        TapConfig o = TapConfigReader.Read(request.RawConfig.Span);
         PhysicalAddress? mac = MacAddressArgs.Resolve(request);
         if (mac is null && !string.IsNullOrEmpty(o.Mac))
             mac = MacAddressArgs.Parse(o.Mac, "mac");
