@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Plugins.Bridge.Tests;
 
@@ -55,30 +56,9 @@ public class BridgeConfigReaderTests
         ""","bridge":"a/b" """,
     ];
 
-    private static CniRequest Request(string json)
-    {
-        byte[] raw = Encoding.UTF8.GetBytes(json);
-        return new CniRequest
-        {
-            Command = CniCommand.Add,
-            Config = NetConf.Parse(raw),
-            RawConfig = raw,
-            Args = CniArgs.Parse(null),
-            Environment = new InMemoryCniEnvironment([]),
-        };
-    }
+    private static CniRequest Request(string json) => OptionsDifferential.Request(json);
 
-    private static string Outcome(Func<BridgeConfig> read)
-    {
-        try
-        {
-            return "ok " + JsonSerializer.Serialize(read(), SerializerBridgeContext.Default.BridgeConfig);
-        }
-        catch (CniException ex)
-        {
-            return $"error {(int)ex.Code}: {ex.Message}";
-        }
-    }
+    private static string Outcome(Func<BridgeConfig> read) => OptionsDifferential.Outcome(read, SerializerBridgeContext.Default.BridgeConfig);
 
     [TestCaseSource(nameof(Extras))]
     public void ReadsWhatTheSerializerRead(string extra)

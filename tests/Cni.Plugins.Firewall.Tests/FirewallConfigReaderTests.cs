@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Plugins.Firewall.Tests;
 
@@ -74,17 +75,7 @@ public class FirewallConfigReaderTests
         };
     }
 
-    private static string Outcome(Func<FirewallConfig> read)
-    {
-        try
-        {
-            return "ok " + JsonSerializer.Serialize(read(), SerializerFirewallContext.Default.FirewallConfig);
-        }
-        catch (CniException ex)
-        {
-            return $"error {(int)ex.Code}: {ex.Message}";
-        }
-    }
+    private static string Outcome(Func<FirewallConfig> read) => OptionsDifferential.Outcome(read, SerializerFirewallContext.Default.FirewallConfig);
 
     // GetOptions reads RawConfig only; the request's parsed NetConf is that of a minimal configuration, as the whole
     // one may be refused before the plugin's options are read (NetConf reads runtimeConfig too).

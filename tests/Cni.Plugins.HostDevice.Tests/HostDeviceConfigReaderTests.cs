@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Plugins.HostDevice.Tests;
 
@@ -46,30 +47,9 @@ public class HostDeviceConfigReaderTests
         ""","pciBusID":"" """,
     ];
 
-    private static CniRequest Request(string json)
-    {
-        byte[] raw = Encoding.UTF8.GetBytes(json);
-        return new CniRequest
-        {
-            Command = CniCommand.Add,
-            Config = NetConf.Parse(raw),
-            RawConfig = raw,
-            Args = CniArgs.Parse(null),
-            Environment = new InMemoryCniEnvironment([]),
-        };
-    }
+    private static CniRequest Request(string json) => OptionsDifferential.Request(json);
 
-    private static string Outcome(Func<HostDeviceConfig> read)
-    {
-        try
-        {
-            return "ok " + JsonSerializer.Serialize(read(), SerializerHostDeviceContext.Default.HostDeviceConfig);
-        }
-        catch (CniException ex)
-        {
-            return $"error {(int)ex.Code}: {ex.Message}";
-        }
-    }
+    private static string Outcome(Func<HostDeviceConfig> read) => OptionsDifferential.Outcome(read, SerializerHostDeviceContext.Default.HostDeviceConfig);
 
     [TestCaseSource(nameof(Extras))]
     public void ReadsWhatTheSerializerRead(string extra)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Plugins.Ipvlan.Tests;
 
@@ -51,30 +52,9 @@ public class IpvlanConfigReaderTests
         ""","master.x":1,"a b":[{"c":null}],"master":"eth1" """,
     ];
 
-    private static CniRequest Request(string json)
-    {
-        byte[] raw = Encoding.UTF8.GetBytes(json);
-        return new CniRequest
-        {
-            Command = CniCommand.Add,
-            Config = NetConf.Parse(raw),
-            RawConfig = raw,
-            Args = CniArgs.Parse(null),
-            Environment = new InMemoryCniEnvironment([]),
-        };
-    }
+    private static CniRequest Request(string json) => OptionsDifferential.Request(json);
 
-    private static string Outcome(Func<IpvlanConfig> read)
-    {
-        try
-        {
-            return "ok " + JsonSerializer.Serialize(read(), SerializerIpvlanContext.Default.IpvlanConfig);
-        }
-        catch (CniException ex)
-        {
-            return $"error {(int)ex.Code}: {ex.Message}";
-        }
-    }
+    private static string Outcome(Func<IpvlanConfig> read) => OptionsDifferential.Outcome(read, SerializerIpvlanContext.Default.IpvlanConfig);
 
     [TestCaseSource(nameof(Extras))]
     public void ReadsWhatTheSerializerRead(string extra)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Plugins.Ptp.Tests;
 
@@ -82,17 +83,7 @@ public class PtpConfigReaderTests
         };
     }
 
-    private static string Outcome(Func<PtpConfig> read)
-    {
-        try
-        {
-            return "ok " + JsonSerializer.Serialize(read(), SerializerPtpContext.Default.PtpConfig);
-        }
-        catch (CniException ex)
-        {
-            return $"error {(int)ex.Code}: {ex.Message}";
-        }
-    }
+    private static string Outcome(Func<PtpConfig> read) => OptionsDifferential.Outcome(read, SerializerPtpContext.Default.PtpConfig);
 
     [TestCaseSource(nameof(Extras))]
     public void ReadsWhatTheSerializerRead(string extra)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Plugins.Tap.Tests;
 
@@ -50,30 +51,9 @@ public class TapConfigReaderTests
         ""","mtu":70000""",
     ];
 
-    private static CniRequest Request(string json)
-    {
-        byte[] raw = Encoding.UTF8.GetBytes(json);
-        return new CniRequest
-        {
-            Command = CniCommand.Add,
-            Config = NetConf.Parse(raw),
-            RawConfig = raw,
-            Args = CniArgs.Parse(null),
-            Environment = new InMemoryCniEnvironment([]),
-        };
-    }
+    private static CniRequest Request(string json) => OptionsDifferential.Request(json);
 
-    private static string Outcome(Func<TapConfig> read)
-    {
-        try
-        {
-            return "ok " + JsonSerializer.Serialize(read(), SerializerTapContext.Default.TapConfig);
-        }
-        catch (CniException ex)
-        {
-            return $"error {(int)ex.Code}: {ex.Message}";
-        }
-    }
+    private static string Outcome(Func<TapConfig> read) => OptionsDifferential.Outcome(read, SerializerTapContext.Default.TapConfig);
 
     [TestCaseSource(nameof(Extras))]
     public void ReadsWhatTheSerializerRead(string extra)

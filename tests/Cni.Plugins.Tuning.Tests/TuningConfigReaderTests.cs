@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Plugins.Tuning.Tests;
 
@@ -93,17 +94,7 @@ public class TuningConfigReaderTests
         };
     }
 
-    private static string Outcome(Func<TuningConfig> read)
-    {
-        try
-        {
-            return "ok " + JsonSerializer.Serialize(read(), SerializerTuningContext.Default.TuningConfig);
-        }
-        catch (CniException ex)
-        {
-            return $"error {(int)ex.Code}: {ex.Message}";
-        }
-    }
+    private static string Outcome(Func<TuningConfig> read) => OptionsDifferential.Outcome(read, SerializerTuningContext.Default.TuningConfig);
 
     [TestCaseSource(nameof(Extras))]
     public void ReadsWhatTheSerializerRead(string extra)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cni.Spec;
+using Cni.Plugins.TestSupport;
 
 namespace Cni.Plugins.Vlan.Tests;
 
@@ -55,30 +56,9 @@ public class VlanConfigReaderTests
         ""","master.x":1,"a b":[{"c":null}],"master":"eth1" """,
     ];
 
-    private static CniRequest Request(string json)
-    {
-        byte[] raw = Encoding.UTF8.GetBytes(json);
-        return new CniRequest
-        {
-            Command = CniCommand.Add,
-            Config = NetConf.Parse(raw),
-            RawConfig = raw,
-            Args = CniArgs.Parse(null),
-            Environment = new InMemoryCniEnvironment([]),
-        };
-    }
+    private static CniRequest Request(string json) => OptionsDifferential.Request(json);
 
-    private static string Outcome(Func<VlanConfig> read)
-    {
-        try
-        {
-            return "ok " + JsonSerializer.Serialize(read(), SerializerVlanContext.Default.VlanConfig);
-        }
-        catch (CniException ex)
-        {
-            return $"error {(int)ex.Code}: {ex.Message}";
-        }
-    }
+    private static string Outcome(Func<VlanConfig> read) => OptionsDifferential.Outcome(read, SerializerVlanContext.Default.VlanConfig);
 
     [TestCaseSource(nameof(Extras))]
     public void ReadsWhatTheSerializerRead(string extra)

@@ -166,7 +166,7 @@ public ref struct JsonOptionReader
         {
             string name = StringValue();
             _json.Read();
-            _path.Add(name.AsSpan().ContainsAny(SpecialCharacters) ? $"['{name}']" : "." + name);
+            _path.Add(PathSegment(name));
             map[name] = value(ref this);
             _path.RemoveAt(_path.Count - 1);
         }
@@ -191,7 +191,7 @@ public ref struct JsonOptionReader
         {
             string name = StringValue();
             _json.Read();
-            _path.Add(name.AsSpan().ContainsAny(SpecialCharacters) ? $"['{name}']" : "." + name);
+            _path.Add(PathSegment(name));
             if (!reader(ref this, target, name.ToLowerInvariant()))
                 _json.Skip();
             _path.RemoveAt(_path.Count - 1);
@@ -199,6 +199,8 @@ public ref struct JsonOptionReader
     }
 
     // The serializer writes a key in a path as ['key'] when it holds one of these, else as .key.
+    private static string PathSegment(string name) => name.AsSpan().ContainsAny(SpecialCharacters) ? $"['{name}']" : "." + name;
+
     private static readonly System.Buffers.SearchValues<char> SpecialCharacters = System.Buffers.SearchValues.Create(". '/\"[]()\t\n\r\f\b\\\u0085\u2028\u2029");
 
     // A string that JSON allows but a .NET string cannot hold (an escaped lone surrogate, "\ud800") is a decoding
