@@ -2,7 +2,8 @@
 # Pod churn through libcni (cnirun) against our bridge + host-local and the Go reference ones (/usr/lib/cni),
 # interleaved in one run so both see the same machine state:
 #   N pods: ADD, CHECK, DEL one after another (ours and reference alternating), then ADD with 8 at once (and DEL).
-# Prints per-operation medians (ms, cnirun process included: same cost on both sides), the ratio ours/reference,
+# Prints per-operation medians (ms, cnirun process included: same cost on both sides; bash's EPOCHREALTIME around
+# each cnirun, not a date process, whose own start-up (~1.3 ms) would land inside every interval), the ratio ours/reference,
 # peak memory of one plugin ADD (/usr/bin/time -v) and binary sizes.
 #   usage: sudo benchmarks/bridge/bench.sh [N] [masq|plain] [ours|ref]   (defaults: N=20, masq, ours)
 #   the third argument picks the host-local our bridge delegates to (ref: isolate the bridge plugin itself)
@@ -50,13 +51,13 @@ trap cleanup EXIT
 # run IMPL VERB NS ID -> prints elapsed ms; fails loudly on error
 run() {
   local impl=$1 verb=$2 ns=$3 id=$4 t0 t1
-  t0=$(date +%s%N)
+  t0=${EPOCHREALTIME/./}
   if ! NETCONFPATH="$work/conf-$impl" CNI_PATH="${BIN[$impl]}" CNI_CACHE_DIR="$work/cache-$impl" \
        cnirun "$verb" "bench-$impl" "/var/run/netns/$ns" "$id" "${IF[$impl]}" >"$work/out" 2>&1; then
     echo "$impl $verb $id failed:" >&2; cat "$work/out" >&2; touch "$work/failed"; exit 1
   fi
-  t1=$(date +%s%N)
-  echo $(( (t1 - t0) / 1000 ))
+  t1=${EPOCHREALTIME/./}
+  echo $(( t1 - t0 ))
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) m=a[(NR+1)/2]; else m=(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1000}'; }
 
@@ -77,15 +78,15 @@ done
 # ADD with 8 at once (batches of 8 pods), then DEL them: wall time per batch
 batch() {
   local impl=$1 verb=$2 start=$3 t0 t1 pids=()
-  t0=$(date +%s%N)
+  t0=${EPOCHREALTIME/./}
   for j in $(seq "$start" $((start + 7))); do
     ( NETCONFPATH="$work/conf-$impl" CNI_PATH="${BIN[$impl]}" CNI_CACHE_DIR="$work/cache-$impl" \
         cnirun "$verb" "bench-$impl" "/var/run/netns/${namespaces[$((j-1))]}" "par$j" "${IF[$impl]}" >"$work/par-$impl-$j" 2>&1 \
         || { echo "$impl parallel $verb par$j failed:" >&2; cat "$work/par-$impl-$j" >&2; touch "$work/failed"; exit 1; } ) & pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || exit 1; done
-  t1=$(date +%s%N)
-  echo $(( (t1 - t0) / 1000 ))
+  t1=${EPOCHREALTIME/./}
+  echo $(( t1 - t0 ))
 }
 for start in $(seq 1 8 $((N - 7))); do
   for impl in $(order "$start"); do echo "$impl add8 $(batch "$impl" add "$start")" >> "$work/t"; done
@@ -101,10 +102,10 @@ floor() {
   cc -O2 -static -o "$work/noop-bin/noop" "$work/noop.c" 2>/dev/null || cc -O2 -o "$work/noop-bin/noop" "$work/noop.c" || { echo "n/a (cc failed)"; return; }
   echo '{"cniVersion":"1.0.0","name":"noop","plugins":[{"type":"noop"}]}' > "$work/noop-conf/noop.conflist"
   for i in $(seq 1 "$N"); do
-    t0=$(date +%s%N)
+    t0=${EPOCHREALTIME/./}
     NETCONFPATH="$work/noop-conf" CNI_PATH="$work/noop-bin" CNI_CACHE_DIR="$work/noop-cache" cnirun add noop "/var/run/netns/${namespaces[0]}" "noop$i" eth9 >/dev/null
-    t1=$(date +%s%N)
-    echo $(( (t1 - t0) / 1000 ))
+    t1=${EPOCHREALTIME/./}
+    echo $(( t1 - t0 ))
   done | median
 }
 

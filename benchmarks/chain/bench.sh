@@ -4,7 +4,8 @@
 # (CAP_ARGS portMappings). Everything runs inside a private "host" network namespace, so no rule, bridge or sysctl of
 # this machine's own namespace is touched. The reference portmap (1.1.1) fails every CHECK on an IPv4-only network
 # (it looks for the IPv4 rules in ip6tables): its failing CHECKs are counted, not timed, and that row has no ratio.
-# Prints per-operation medians (ms, cnirun process included: same cost on both sides) and the ratio ours/reference.
+# Prints per-operation medians (ms, cnirun process included: same cost on both sides; bash's EPOCHREALTIME around
+# each cnirun, not a date process, whose own start-up (~1.3 ms) would land inside every interval) and the ratio ours/reference.
 #   usage: sudo benchmarks/chain/bench.sh [N] [CHAIN]
 #          N: pods (default 20); CHAIN: comma-separated types after bridge (default portmap,firewall,tuning)
 #   needs: root, cnirun (bash ../shared/tools/cnirun/build.sh), our plugins in artifacts/cni/bin (./build.sh),
@@ -59,15 +60,15 @@ ip -n "$hostns" link set lo up
 # run IMPL VERB NS ID N -> prints elapsed µs; fails loudly on error
 run() {
   local impl=$1 verb=$2 ns=$3 id=$4 i=$5 t0 t1
-  t0=$(date +%s%N)
+  t0=${EPOCHREALTIME/./}
   if ! ip netns exec "$hostns" env NETCONFPATH="$work/conf-$impl" CNI_PATH="${BIN[$impl]}" CNI_CACHE_DIR="$work/cache-$impl" \
        CAP_ARGS="{\"portMappings\":[{\"hostPort\":$((PORT[$impl] + i)),\"containerPort\":80,\"protocol\":\"tcp\"}],\"bandwidth\":{\"ingressRate\":100000000,\"ingressBurst\":1000000,\"egressRate\":100000000,\"egressBurst\":1000000}}" \
        cnirun "$verb" "chain-$impl" "/var/run/netns/$ns" "$id" "${IF[$impl]}" >"$work/out" 2>&1; then
     if [ "$impl" = ref ] && [ "$verb" = check ]; then echo "$(head -c 200 "$work/out")" > "$work/refcheck"; echo fail; return; fi
     echo "$impl $verb $id failed:" >&2; cat "$work/out" >&2; touch "$work/failed"; exit 1
   fi
-  t1=$(date +%s%N)
-  echo $(( (t1 - t0) / 1000 ))
+  t1=${EPOCHREALTIME/./}
+  echo $(( t1 - t0 ))
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) m=a[(NR+1)/2]; else m=(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1000}'; }
 order() { if (( $1 % 2 )); then echo ours ref; else echo ref ours; fi; }
