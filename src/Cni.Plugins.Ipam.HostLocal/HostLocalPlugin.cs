@@ -56,6 +56,11 @@ public sealed class HostLocalPlugin : CniPlugin
         byte[] key = ReservationKey.For(request.ContainerId, request.IfName);
 
         using DiskStore store = DiskStore.Open(config.DataDir, config.Name, create: true, _storeOptions)!;
+        // One synced file per range set, before the lock: concurrent ADDs then wait for the disk together, not in turn.
+        var prepared = new PreparedReservation?[config.RangeSets.Count];
+        using var disposePrepared = new PreparedReservations(prepared);
+        for (int i = 0; i < prepared.Length; i++)
+            prepared[i] = store.Prepare(key);
         store.Lock();
         StoreSnapshot snapshot = store.Load(exact: false); // names are enough, see HeldBy
         var view = new SnapshotView(store, snapshot);
@@ -84,7 +89,8 @@ public sealed class HostLocalPlugin : CniPlugin
                 cancellationToken.ThrowIfCancellationRequested();
                 AddressPick allocation = plan[i];
                 ulong inode;
-                while (!store.TryReserve(allocation.Address, key, out inode))
+                PreparedReservation? file = prepared[allocation.RangeSetIndex];
+                while (!(file is null ? store.TryReserve(allocation.Address, key, out inode) : store.TryReserve(allocation.Address, file, out inode)))
                 {
                     // Someone created the name without holding the lock: learn who, and choose again.
                     snapshot.Set(allocation.Address, store.ReadEntry(allocation.Address));
@@ -295,6 +301,16 @@ public sealed class HostLocalPlugin : CniPlugin
     }
 
     /// <summary>The allocator's view: the snapshot plus <c>last_reserved_ip.N</c> read on demand.</summary>
+    /// <summary>Closes the prepared reservation files of an ADD (the ones never named disappear).</summary>
+    private readonly struct PreparedReservations(PreparedReservation?[] files) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (PreparedReservation? file in files)
+                file?.Dispose();
+        }
+    }
+
     private sealed class SnapshotView(DiskStore store, StoreSnapshot snapshot) : IAllocationView
     {
         public bool IsTaken(IpAddr address) => snapshot.Contains(address);

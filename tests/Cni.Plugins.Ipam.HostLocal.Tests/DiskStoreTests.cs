@@ -91,6 +91,51 @@ public partial class DiskStoreTests
     }
 
     [Test]
+    public void APreparedReservationIsWrittenBeforeTheLockAndNamedOnceUnderIt()
+    {
+        Directory.CreateDirectory(NetDir);
+        File.WriteAllText(Path.Combine(NetDir, "10.0.0.6"), "someone\r\neth0");
+        using DiskStore store = DiskStore.Open(_dir.Path, "net", create: true, _options)!;
+        using PreparedReservation prepared = store.Prepare(ReservationKey.For("ctr", "eth0"))
+            ?? throw new InconclusiveException("this file system makes no unnamed (O_TMPFILE) files");
+        Assert.That(Directory.GetFiles(NetDir).Select(Path.GetFileName), Is.EquivalentTo(new[] { "10.0.0.6" }), "nothing is visible before it is named");
+        Assert.Throws<InvalidOperationException>(() => store.TryReserve(Ip("10.0.0.5"), prepared, out _), "naming needs the lock");
+
+        store.Lock();
+        Assert.Multiple(() =>
+        {
+            Assert.That(store.TryReserve(Ip("10.0.0.6"), prepared, out ulong taken), Is.False, "a taken name");
+            Assert.That(taken, Is.Zero);
+            Assert.That(File.ReadAllText(Path.Combine(NetDir, "10.0.0.6")), Is.EqualTo("someone\r\neth0"), "never overwritten");
+            Assert.That(store.TryReserve(Ip("10.0.0.5"), prepared, out ulong inode), Is.True, "the same file, at the next address");
+            Assert.That(inode, Is.EqualTo(prepared.Inode).And.Not.Zero);
+            Assert.That(File.ReadAllBytes(Path.Combine(NetDir, "10.0.0.5")), Is.EqualTo("ctr\r\neth0"u8.ToArray()));
+            Assert.That(File.GetUnixFileMode(Path.Combine(NetDir, "10.0.0.5")),
+                Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead));
+            Assert.Throws<InvalidOperationException>(() => store.TryReserve(Ip("10.0.0.7"), prepared, out _), "named once");
+        });
+    }
+
+    [Test]
+    public void APreparedReservationNeverNamedLeavesNothing()
+    {
+        using (DiskStore store = DiskStore.Open(_dir.Path, "net", create: true, _options)!)
+        {
+            using PreparedReservation? prepared = store.Prepare(ReservationKey.For("ctr", "eth0"));
+            store.Lock();
+        }
+        Assert.That(Directory.GetFileSystemEntries(NetDir).Select(Path.GetFileName), Is.EquivalentTo(new[] { "lock" }));
+    }
+
+    [Test]
+    public void WithoutOTmpFileNothingIsPrepared()
+    {
+        _options = new HostLocalStoreOptions { UseUnnamedTempFiles = false };
+        using DiskStore store = DiskStore.Open(_dir.Path, "net", create: true, _options)!;
+        Assert.That(store.Prepare(ReservationKey.For("ctr", "eth0")), Is.Null);
+    }
+
+    [Test]
     public void AnExistingNameIsNeverOverwritten()
     {
         Directory.CreateDirectory(NetDir);
