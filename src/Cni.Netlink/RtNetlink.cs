@@ -142,6 +142,8 @@ public sealed partial class RtNetlink : IDisposable
     {
         ValidateName(name);
         ValidateName(peerName);
+        if (options?.Queues is int queues)
+            ArgumentOutOfRangeException.ThrowIfLessThan(queues, 1, nameof(options));
         lock (_connection.Sync)
         {
             Requests.AddVeth(_connection.BeginRequest(), name, peerName, options);

@@ -250,6 +250,7 @@ public class BridgePlugin : CniPlugin
                     PeerMtu = mtu,
                     PeerMacAddress = conf.Mac,
                     PeerNamespace = container.Handle,
+                    Queues = 1, // what the kernel cuts a veth to anyway, without its RCU wait under RTNL
                 });
                 break;
             }
@@ -464,7 +465,7 @@ public class BridgePlugin : CniPlugin
         string peer = RandomVethName();
         try
         {
-            host.AddVeth(name, peer, new VethOptions { Mtu = bridge.Mtu, PeerMtu = bridge.Mtu });
+            host.AddVeth(name, peer, new VethOptions { Mtu = bridge.Mtu, PeerMtu = bridge.Mtu, Queues = 1 });
         }
         catch (NetlinkException ex) when (ex.IsExists)
         {

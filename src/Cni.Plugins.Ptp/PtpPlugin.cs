@@ -133,7 +133,7 @@ public class PtpPlugin : CniPlugin
         {
             try
             {
-                host.AddVeth(hostName, ifName, new VethOptions { Mtu = conf.Mtu, PeerMtu = conf.Mtu, PeerNamespace = container.Handle });
+                host.AddVeth(hostName, ifName, new VethOptions { Mtu = conf.Mtu, PeerMtu = conf.Mtu, PeerNamespace = container.Handle, Queues = 1 });
                 break;
             }
             catch (NetlinkException ex) when (ex.IsExists)

@@ -34,7 +34,7 @@ internal static class Ifla
     internal const ushort Address = 1, Broadcast = 2, IfName = 3, Mtu = 4, Link = 5, QDisc = 6, Stats = 7;
     internal const ushort Master = 10, ProtInfo = 12, TxQLen = 13, OperState = 16, LinkMode = 17, LinkInfo = 18;
     internal const ushort NetNsPid = 19, IfAlias = 20, AfSpec = 26, Group = 27, NetNsFd = 28, ExtMask = 29;
-    internal const ushort Promiscuity = 30, LinkNetNsId = 37, MinMtu = 50, MaxMtu = 51;
+    internal const ushort Promiscuity = 30, NumTxQueues = 31, NumRxQueues = 32, LinkNetNsId = 37, MinMtu = 50, MaxMtu = 51;
 }
 
 internal static class IflaInfo

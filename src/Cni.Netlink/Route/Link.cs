@@ -238,6 +238,14 @@ public sealed class VethOptions : LinkOptions
     public PhysicalAddress? PeerMacAddress { get; init; }
     /// <summary>Create the peer end directly in this namespace (the usual CNI case: the container's namespace).</summary>
     public NetNs? PeerNamespace { get; init; }
+    /// <summary>
+    /// Transmit and receive queues of each end (IFLA_NUM_TX_QUEUES and IFLA_NUM_RX_QUEUES, as <c>numtxqueues N
+    /// numrxqueues N</c> on both ends); null lets the kernel choose. Without them the kernel gives a veth one queue
+    /// per possible CPU and then, once the pair is registered, cuts it to one: it removes the other queues' sysfs
+    /// entries and waits for an RCU grace period per end, all under the RTNL lock that every other link change on
+    /// the node waits for. <c>1</c> creates the same single-queue pair directly.
+    /// </summary>
+    public int? Queues { get; init; }
 }
 
 /// <summary>Settings of a bridge port (IFLA_BRPORT_*); null leaves a setting unchanged.</summary>

@@ -24,6 +24,7 @@ internal static class Requests
         var w = new NetlinkWriter(buffer, NlMsgType.NewLink, CreateFlags);
         w.WriteStruct(new IfInfoMsg());
         WriteCommon(ref w, options?.Mtu, options?.MacAddress, options?.Namespace, options?.TxQueueLength);
+        if (options is VethOptions { Queues: int queues }) WriteQueues(ref w, queues);
         if (parentIndex > 0) w.WriteInt32(Ifla.Link, parentIndex);
         w.WriteString(Ifla.IfName, name);
         return w;
@@ -35,6 +36,13 @@ internal static class Requests
         if (mac is not null) WriteMac(ref w, Ifla.Address, mac);
         if (ns is not null) w.WriteInt32(Ifla.NetNsFd, ns.Fd);
         if (txqlen is int q) w.WriteUInt32(Ifla.TxQLen, (uint)q);
+    }
+
+    /// <summary>IFLA_NUM_TX_QUEUES and IFLA_NUM_RX_QUEUES, in the order of <c>ip link add ... numtxqueues N numrxqueues N</c>.</summary>
+    private static void WriteQueues(ref NetlinkWriter w, int queues)
+    {
+        w.WriteUInt32(Ifla.NumTxQueues, (uint)queues);
+        w.WriteUInt32(Ifla.NumRxQueues, (uint)queues);
     }
 
     private static void WriteMac(ref NetlinkWriter w, ushort type, PhysicalAddress mac)
@@ -66,6 +74,7 @@ internal static class Requests
         int peer = w.BeginNested(IflaVeth.Peer);
         w.WriteStruct(new IfInfoMsg());
         WriteCommon(ref w, options?.PeerMtu, options?.PeerMacAddress, options?.PeerNamespace, null);
+        if (options?.Queues is int queues) WriteQueues(ref w, queues);
         w.WriteString(Ifla.IfName, peerName);
         w.EndNested(peer);
         w.EndNested(data);

@@ -135,6 +135,9 @@ req neigh-dump                   ip neigh show
 rep neigh-dump                   ip neigh show
 req neigh-del-v4                 ip neigh del 10.1.2.9 dev veth0
 
+# --- added later (last, so that the interface indexes above stay as they were) ---
+req link-add-veth-queues         ip link add veth6 mtu 1400 numtxqueues 1 numrxqueues 1 type veth peer name veth7 mtu 1400 address 02:00:00:00:00:07 netns $NS2 numtxqueues 1 numrxqueues 1
+
 run ip -d link show > requests/INDEXES
 run ip addr show >> requests/INDEXES
 run ip route show table all >> requests/INDEXES

@@ -84,6 +84,10 @@ public class GoldenRequestTests
         yield return C("link-add-vlan-8021ad", n => n.AddVlan("vethm0.7", Vethm0, 7, new VlanOptions { Mtu = 1400, Protocol = VlanProtocol.Dot1AD }));
         yield return C("link-add-macvlan-passthru", n => n.AddMacvlan("mv2", Vethm0, MacvlanMode.Passthru));
         yield return C("link-add-macvlan-bcqueuelen", n => n.AddMacvlan("mv3", Vethm0, MacvlanMode.Bridge, new MacvlanOptions { BroadcastQueueLength = 1000 }));
+        yield return C("link-add-veth-queues", n => n.AddVeth("veth6", "veth7", new VethOptions
+        {
+            Mtu = 1400, PeerMtu = 1400, PeerMacAddress = Mac("02-00-00-00-00-07"), PeerNamespace = Fd4, Queues = 1,
+        }));
         yield return C("addr-add-v4-noprefixroute", n => n.AddAddress(Veth0, Ip("10.1.4.3"), 24, new AddressOptions { Flags = AddressFlags.NoPrefixRoute }));
         yield return C("addr-add-v4-scope-link", n => n.AddAddress(Veth0, Ip("169.254.1.1"), 16, new AddressOptions { Scope = RouteScope.Link }));
         yield return C("addr-dump-v4", n => n.ListAddresses(family: AddressFamily.InterNetwork));
