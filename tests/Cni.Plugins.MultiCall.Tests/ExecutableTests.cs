@@ -30,7 +30,7 @@ public class ExecutableTests
     public void The_runtime_does_not_read_the_mount_table_before_main()
     {
         // The runtime's cgroup probe reads /proc/self/mountinfo (one line per mount, and every pinned network namespace
-        // is one); the executable wraps fopen64 at link time to answer it "no cgroups" (native/no-cgroup-probe.c).
+        // is one); the executable wraps fopen64 at link time to answer it "no cgroups" (native/startup-probes.c).
         string plugin = Path.Combine(Path.GetDirectoryName(TestEnvironment.RequirePublishedPlugin("cni-plugins"))!, "bridge");
         string strace = TestEnvironment.RequireTool("strace", "apt-get install strace");
         string trace = Path.GetTempFileName();
