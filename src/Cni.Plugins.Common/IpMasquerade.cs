@@ -304,6 +304,39 @@ public static partial class IpMasquerade
             throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -A {chain} failed: {add.Stderr.Trim()}");
     }
 
+    /// <summary>
+    /// Removes the jumps to <paramref name="chain"/> and the chain itself in one <c>iptables-restore --noflush</c>
+    /// transaction (one process instead of one per step: each iptables process reads the table again, ~20 ms on a
+    /// host with many pods). The jumps are deleted by the very lines <c>-S</c> printed, which are in
+    /// <c>iptables-save</c> syntax (quoted comments included). False when the restore tool is missing or the
+    /// transaction failed as a whole (a concurrent DEL or GC removed something first): the caller then goes step by
+    /// step, tolerating what is already gone.
+    /// </summary>
+    internal static async Task<bool> TryTeardownInOneTransactionAsync(ICommandRunner r, string tool, string chain, IReadOnlyList<string> jumps, bool chainExists, CancellationToken ct)
+    {
+        if (r.Find(tool + "-restore") is not { } restore)
+            return false;
+        CommandOutput output = await r.RunAsync(restore, ["-w", "--noflush"], IptablesTeardownScript(chain, jumps, chainExists), ct).ConfigureAwait(false);
+        return output.Succeeded;
+    }
+
+    /// <summary>The <c>iptables-restore --noflush</c> input removing <paramref name="jumps"/> (lines of <c>-S</c>) and,
+    /// when it exists, <paramref name="chain"/> (pure, for tests).</summary>
+    public static string IptablesTeardownScript(string chain, IReadOnlyList<string> jumps, bool chainExists)
+    {
+        ArgumentNullException.ThrowIfNull(jumps);
+        var s = new StringBuilder("*nat\n");
+        foreach (string line in jumps)
+        {
+            if (!line.StartsWith("-A ", StringComparison.Ordinal))
+                throw new ArgumentException($"not an appended rule: {line}", nameof(jumps));
+            s.Append("-D ").Append(line, 3, line.Length - 3).Append('\n');
+        }
+        if (chainExists)
+            s.Append("-F ").Append(chain).Append("\n-X ").Append(chain).Append('\n');
+        return s.Append("COMMIT\n").ToString();
+    }
+
     private static async Task TeardownIptablesAsync(ICommandRunner r, string tool, string network, string containerId, CancellationToken ct)
     {
         string chain = NetfilterNames.ChainName(network, containerId);
@@ -312,12 +345,16 @@ public static partial class IpMasquerade
             return; // no nat table for this family (e.g. IPv6 disabled): nothing of ours can be there
         string[] lines = listing.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         bool chainExists = lines.Any(l => l == "-N " + chain);
+        string[] jumps = lines.Where(l => l.StartsWith("-A POSTROUTING ", StringComparison.Ordinal)
+            && (l.EndsWith(" -j " + chain, StringComparison.Ordinal) || l.Contains(" -j " + chain + " ", StringComparison.Ordinal))).ToArray();
+        if (jumps.Length == 0 && !chainExists)
+            return;
+        if (await TryTeardownInOneTransactionAsync(r, tool, chain, jumps, chainExists, ct).ConfigureAwait(false))
+            return;
         // POSTROUTING rules jumping to our chain, deleted by their specification (positions shift under concurrent changes).
         string comment = NetfilterNames.IptablesComment(network, containerId);
-        foreach (string line in lines)
+        foreach (string line in jumps)
         {
-            if (!line.StartsWith("-A POSTROUTING ", StringComparison.Ordinal) || !(line.EndsWith(" -j " + chain, StringComparison.Ordinal) || line.Contains(" -j " + chain + " ", StringComparison.Ordinal)))
-                continue;
             string[] tokens = line.Split(' ');
             int s = Array.IndexOf(tokens, "-s");
             string[] rule = s >= 0 && s + 1 < tokens.Length

@@ -132,6 +132,56 @@ public class IpMasqueradeTests
     }
 
     [Test]
+    public void IptablesTeardownIsOneRestoreTransactionOfTheListedLines()
+    {
+        // The jump as `iptables -S` prints it (iptables-save syntax, the comment quoted with escaped quotes).
+        const string jump = "-A POSTROUTING -s 10.1.2.3/32 -m comment --comment \"name: \\\"net\\\" id: \\\"abc\\\"\" -j CNI-0123456789abcdef01234567";
+        string script = IpMasquerade.IptablesTeardownScript("CNI-0123456789abcdef01234567", [jump], chainExists: true);
+        Assert.That(script, Is.EqualTo(
+            "*nat\n" +
+            "-D POSTROUTING -s 10.1.2.3/32 -m comment --comment \"name: \\\"net\\\" id: \\\"abc\\\"\" -j CNI-0123456789abcdef01234567\n" +
+            "-F CNI-0123456789abcdef01234567\n" +
+            "-X CNI-0123456789abcdef01234567\n" +
+            "COMMIT\n"));
+        Assert.That(IpMasquerade.IptablesTeardownScript("CNI-x", [], chainExists: true), Is.EqualTo("*nat\n-F CNI-x\n-X CNI-x\nCOMMIT\n"));
+        Assert.Throws<ArgumentException>(() => IpMasquerade.IptablesTeardownScript("CNI-x", ["-N CNI-x"], chainExists: true));
+    }
+
+    [TestCase(true, TestName = "IptablesTeardownUsesRestoreWhenItSucceeds")]
+    [TestCase(false, TestName = "IptablesTeardownGoesStepByStepWhenTheTransactionFails")]
+    public async Task IptablesTeardownFallsBackStepByStep(bool restoreSucceeds)
+    {
+        string chain = NetfilterNames.ChainName("net", "abc");
+        var runner = new ScriptedRunner(restoreSucceeds,
+            $"-P POSTROUTING ACCEPT\n-N {chain}\n-A POSTROUTING -s 10.1.2.3/32 -m comment --comment \"x\" -j {chain}\n-A {chain} -d 10.1.2.0/24 -j ACCEPT\n");
+        await IpMasquerade.TeardownAsync("net", "eth0", "abc", [System.Net.Sockets.AddressFamily.InterNetwork], runner: runner);
+        string[] expected = restoreSucceeds
+            ? ["iptables -w -t nat -S", "iptables-restore -w --noflush"]
+            : ["iptables -w -t nat -S", "iptables-restore -w --noflush", $"iptables -w -t nat -D POSTROUTING -s 10.1.2.3/32 -j {chain} -m comment --comment {NetfilterNames.IptablesComment("net", "abc")}",
+               $"iptables -w -t nat -F {chain}", $"iptables -w -t nat -X {chain}"];
+        Assert.That(runner.Commands, Is.EqualTo(expected));
+        Assert.That(runner.Stdin[1], Does.StartWith($"*nat\n-D POSTROUTING -s 10.1.2.3/32 -m comment --comment \"x\" -j {chain}\n-F {chain}\n-X {chain}\n"));
+    }
+
+    /// <summary>Only iptables (legacy flavour: no nft) and iptables-restore exist; -S prints <paramref name="listing"/>.</summary>
+    private sealed class ScriptedRunner(bool restoreSucceeds, string listing) : ICommandRunner
+    {
+        public List<string> Commands { get; } = [];
+        public List<string?> Stdin { get; } = [];
+
+        public string? Find(string name) => name is "iptables" or "iptables-restore" ? name : null;
+
+        public Task<CommandOutput> RunAsync(string path, IEnumerable<string> arguments, string? stdin = null, CancellationToken cancellationToken = default, TimeSpan? timeout = null)
+        {
+            string[] args = arguments.ToArray();
+            Commands.Add(path + " " + string.Join(' ', args));
+            Stdin.Add(stdin);
+            bool ok = path != "iptables-restore" || restoreSucceeds;
+            return Task.FromResult(new CommandOutput(ok ? 0 : 1, args.Contains("-S") ? listing : "", ok ? "" : "iptables-restore: line 2 failed"));
+        }
+    }
+
+    [Test]
     public void ParsesRuleHandlesFromNftListing()
     {
         const string listing = """
