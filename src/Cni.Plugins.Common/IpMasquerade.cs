@@ -287,8 +287,13 @@ public static partial class IpMasquerade
             CommandOutput created = await r.RunAsync(tool, ["-w", "-t", "nat", "-N", chain], null, ct).ConfigureAwait(false);
             if (!created.Succeeded && !created.Stderr.Contains("exists", StringComparison.OrdinalIgnoreCase))
                 throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -N {chain} failed: {created.Stderr.Trim()}");
-            // A chain this call created is empty: its rules need no look first (each look is a process of its own).
+            // A chain this call created is empty, and nothing can jump to it yet (iptables refuses a jump to a chain that
+            // does not exist): its rules and the jump need no look first, and go in as one iptables-restore transaction
+            // (each iptables process reads the table again). Step by step when that is not possible.
             bool fresh = created.Succeeded;
+            if (fresh && r.Find(tool + "-restore") is { } restore
+                && (await r.RunAsync(restore, ["-w", "--noflush"], IptablesSetupScript(chain, comment, a, multicast), ct).ConfigureAwait(false)).Succeeded)
+                continue;
             await AppendUniqueAsync(r, tool, chain, ["-d", a.ToString(), "-j", "ACCEPT", "-m", "comment", "--comment", comment], ct, fresh).ConfigureAwait(false);
             await AppendUniqueAsync(r, tool, chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment], ct, fresh).ConfigureAwait(false);
             await AppendUniqueAsync(r, tool, "POSTROUTING", ["-s", a.Address.ToString(), "-j", chain, "-m", "comment", "--comment", comment], ct).ConfigureAwait(false);
@@ -302,6 +307,19 @@ public static partial class IpMasquerade
         CommandOutput add = await r.RunAsync(tool, ["-w", "-t", "nat", "-A", chain, .. rule], null, ct).ConfigureAwait(false);
         if (!add.Succeeded)
             throw new CniException(CniErrorCode.Internal, $"{tool} -t nat -A {chain} failed: {add.Stderr.Trim()}");
+    }
+
+    /// <summary>The <c>iptables-restore --noflush</c> input filling the new (empty) <paramref name="chain"/> of an
+    /// attachment and jumping to it from POSTROUTING: the rules the step-by-step path appends, in its order (pure, for
+    /// tests).</summary>
+    public static string IptablesSetupScript(string chain, string comment, IPPrefix address, string multicast)
+    {
+        string quoted = "\"" + comment.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        return new StringBuilder("*nat\n")
+            .Append("-A ").Append(chain).Append(" -d ").Append(address.ToString()).Append(" -j ACCEPT -m comment --comment ").Append(quoted).Append('\n')
+            .Append("-A ").Append(chain).Append(" ! -d ").Append(multicast).Append(" -j MASQUERADE -m comment --comment ").Append(quoted).Append('\n')
+            .Append("-A POSTROUTING -s ").Append(address.Address.ToString()).Append(" -j ").Append(chain).Append(" -m comment --comment ").Append(quoted).Append('\n')
+            .Append("COMMIT\n").ToString();
     }
 
     /// <summary>

@@ -163,6 +163,32 @@ public class IpMasqueradeTests
         Assert.That(runner.Stdin[1], Does.StartWith($"*nat\n-D POSTROUTING -s 10.1.2.3/32 -m comment --comment \"x\" -j {chain}\n-F {chain}\n-X {chain}\n"));
     }
 
+    [Test]
+    public void IptablesSetupOfANewChainIsOneRestoreTransaction()
+    {
+        string chain = NetfilterNames.ChainName("net", "abc");
+        string comment = NetfilterNames.IptablesComment("net", "abc");
+        string quoted = "\"" + comment.Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        Assert.That(IpMasquerade.IptablesSetupScript(chain, comment, IPPrefix.Parse("10.1.2.3/24"), "224.0.0.0/4"), Is.EqualTo(
+            "*nat\n" +
+            $"-A {chain} -d 10.1.2.3/24 -j ACCEPT -m comment --comment {quoted}\n" +
+            $"-A {chain} ! -d 224.0.0.0/4 -j MASQUERADE -m comment --comment {quoted}\n" +
+            $"-A POSTROUTING -s 10.1.2.3 -j {chain} -m comment --comment {quoted}\n" +
+            "COMMIT\n"));
+        Assert.That(quoted, Does.Contain("\\\"net\\\""), "the quotes inside the comment are escaped as iptables-save writes them");
+    }
+
+    [TestCase(true, TestName = "IptablesSetupUsesRestoreForANewChain")]
+    [TestCase(false, TestName = "IptablesSetupGoesStepByStepWhenTheTransactionFails")]
+    public async Task IptablesSetupFallsBackStepByStep(bool restoreSucceeds)
+    {
+        string chain = NetfilterNames.ChainName("net", "abc");
+        var runner = new ScriptedRunner(restoreSucceeds, "");
+        await IpMasquerade.SetupAsync(MasqueradeBackend.Iptables, [IPPrefix.Parse("10.1.2.3/24")], "net", "eth0", "abc", runner: runner);
+        Assert.That(runner.Commands.Take(2), Is.EqualTo(new[] { $"iptables -w -t nat -N {chain}", "iptables-restore -w --noflush" }));
+        Assert.That(runner.Commands.Count(c => c.Contains(" -A ", StringComparison.Ordinal)), Is.EqualTo(restoreSucceeds ? 0 : 3), string.Join("\n", runner.Commands));
+    }
+
     /// <summary>Only iptables (legacy flavour: no nft) and iptables-restore exist; -S prints <paramref name="listing"/>.</summary>
     private sealed class ScriptedRunner(bool restoreSucceeds, string listing) : ICommandRunner
     {
@@ -176,7 +202,7 @@ public class IpMasqueradeTests
             string[] args = arguments.ToArray();
             Commands.Add(path + " " + string.Join(' ', args));
             Stdin.Add(stdin);
-            bool ok = path != "iptables-restore" || restoreSucceeds;
+            bool ok = path == "iptables-restore" ? restoreSucceeds : !args.Contains("-C"); // no rule exists yet
             return Task.FromResult(new CommandOutput(ok ? 0 : 1, args.Contains("-S") ? listing : "", ok ? "" : "iptables-restore: line 2 failed"));
         }
     }
