@@ -291,8 +291,7 @@ public static partial class IpMasquerade
             // does not exist): its rules and the jump need no look first, and go in as one iptables-restore transaction
             // (each iptables process reads the table again). Step by step when that is not possible.
             bool fresh = created.Succeeded;
-            if (fresh && r.Find(tool + "-restore") is { } restore
-                && (await r.RunAsync(restore, ["-w", "--noflush"], IptablesSetupScript(chain, comment, a, multicast), ct).ConfigureAwait(false)).Succeeded)
+            if (fresh && await IptablesRestore.TryRunAsync(r, tool, IptablesSetupScript(chain, comment, a, multicast), ct).ConfigureAwait(false))
                 continue;
             await AppendUniqueAsync(r, tool, chain, ["-d", a.ToString(), "-j", "ACCEPT", "-m", "comment", "--comment", comment], ct, fresh).ConfigureAwait(false);
             await AppendUniqueAsync(r, tool, chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment], ct, fresh).ConfigureAwait(false);
@@ -314,12 +313,11 @@ public static partial class IpMasquerade
     /// tests).</summary>
     public static string IptablesSetupScript(string chain, string comment, IPPrefix address, string multicast)
     {
-        string quoted = "\"" + comment.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
-        return new StringBuilder("*nat\n")
-            .Append("-A ").Append(chain).Append(" -d ").Append(address.ToString()).Append(" -j ACCEPT -m comment --comment ").Append(quoted).Append('\n')
-            .Append("-A ").Append(chain).Append(" ! -d ").Append(multicast).Append(" -j MASQUERADE -m comment --comment ").Append(quoted).Append('\n')
-            .Append("-A POSTROUTING -s ").Append(address.Address.ToString()).Append(" -j ").Append(chain).Append(" -m comment --comment ").Append(quoted).Append('\n')
-            .Append("COMMIT\n").ToString();
+        var s = new StringBuilder("*nat\n");
+        IptablesRestore.AppendRule(s, chain, ["-d", address.ToString(), "-j", "ACCEPT", "-m", "comment", "--comment", comment]);
+        IptablesRestore.AppendRule(s, chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment]);
+        IptablesRestore.AppendRule(s, "POSTROUTING", ["-s", address.Address.ToString(), "-j", chain, "-m", "comment", "--comment", comment]);
+        return s.Append("COMMIT\n").ToString();
     }
 
     /// <summary>
@@ -332,10 +330,7 @@ public static partial class IpMasquerade
     /// </summary>
     internal static async Task<bool> TryTeardownInOneTransactionAsync(ICommandRunner r, string tool, string chain, IReadOnlyList<string> jumps, bool chainExists, CancellationToken ct)
     {
-        if (r.Find(tool + "-restore") is not { } restore)
-            return false;
-        CommandOutput output = await r.RunAsync(restore, ["-w", "--noflush"], IptablesTeardownScript(chain, jumps, chainExists), ct).ConfigureAwait(false);
-        return output.Succeeded;
+        return await IptablesRestore.TryRunAsync(r, tool, IptablesTeardownScript(chain, jumps, chainExists), ct).ConfigureAwait(false);
     }
 
     /// <summary>The <c>iptables-restore --noflush</c> input removing <paramref name="jumps"/> (lines of <c>-S</c>) and,

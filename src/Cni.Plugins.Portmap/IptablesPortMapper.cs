@@ -283,7 +283,11 @@ public sealed class IptablesPortMapper(ICommandRunner commands) : IPortMapper
         CommandOutput created = await RunAsync(tool, ["-t", chain.Table, "-N", chain.Name], ct).ConfigureAwait(false);
         if (!created.Succeeded && !created.Stderr.Contains("exists", StringComparison.OrdinalIgnoreCase))
             throw Failed(tool, ["-t", chain.Table, "-N", chain.Name], created);
-        // A chain this call created is empty: its rules need no look first (each look is an iptables run of its own).
+        // A chain this call created is empty, and nothing can jump to it yet (iptables refuses a jump to a chain that
+        // does not exist): its rules and the jumps into it need no look first, and go in as one iptables-restore
+        // transaction. Rule by rule otherwise (each look and each change is an iptables run of its own).
+        if (created.Succeeded && await IptablesRestore.TryRunAsync(commands, tool, SetupScript(chain), ct).ConfigureAwait(false))
+            return;
         foreach (string[] rule in chain.Rules)
             await InsertUniqueAsync(tool, chain.Table, chain.Name, prepend: false, rule, ct, chainIsNew: created.Succeeded).ConfigureAwait(false);
         foreach (string entry in chain.EntryChains)
@@ -291,6 +295,22 @@ public sealed class IptablesPortMapper(ICommandRunner commands) : IPortMapper
             foreach (string[] rule in chain.EntryRules)
                 await InsertUniqueAsync(tool, chain.Table, entry, chain.PrependEntry, chain.EntryRuleWithJump(rule), ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The <c>iptables-restore --noflush</c> input filling a new <paramref name="chain"/> and adding the jumps
+    /// into it, in the order the rule-by-rule path adds them (pure, for tests).</summary>
+    public static string SetupScript(IptablesChain chain)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        var s = new System.Text.StringBuilder("*").Append(chain.Table).Append('\n');
+        foreach (string[] rule in chain.Rules)
+            IptablesRestore.AppendRule(s, chain.Name, rule);
+        foreach (string entry in chain.EntryChains)
+        {
+            foreach (string[] rule in chain.EntryRules)
+                IptablesRestore.AppendRule(s, entry, chain.EntryRuleWithJump(rule), chain.PrependEntry);
+        }
+        return s.Append("COMMIT\n").ToString();
     }
 
     private async Task InsertUniqueAsync(string tool, string table, string chain, bool prepend, string[] rule, CancellationToken ct, bool chainIsNew = false)

@@ -227,6 +227,37 @@ public class PortmapUnitTests
     }
 
     [Test]
+    public async Task IptablesChainsThisAddCreatedAreFilledInOneRestoreTransaction()
+    {
+        // -N succeeds: the chain is new, nothing can jump to it yet, so its rules and the jumps into it go in as one
+        // iptables-restore --noflush (one process instead of one per rule), in the order the rule-by-rule path uses.
+        var runner = new FakeCommandRunner("iptables", "ip6tables", "iptables-restore") { Respond = l => l.Contains(" -C ") ? new CommandOutput(1, "", "") : null };
+        (await Run(runner, "ADD", Conf("""[{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]"""))).AssertSuccess();
+        Assert.That(runner.Commands.Where(c => c.StartsWith("iptables-restore", StringComparison.Ordinal)).ToArray(), Has.Length.EqualTo(4).And.All.EqualTo("iptables-restore -w --noflush"));
+        Assert.That(runner.Commands, Has.None.Contains(" -A ").And.None.Contains(" -I ").And.None.Contains(" -C "));
+        string dnat = runner.Stdins[runner.Commands.LastIndexOf("iptables-restore -w --noflush")]!;
+        Assert.That(dnat, Is.EqualTo(
+            "*nat\n" +
+            "-A CNI-DN-85373d34c6846b6c53ee2 -p tcp --dport 8080 -s 10.0.0.2/24 -j CNI-HOSTPORT-SETMARK\n" +
+            "-A CNI-DN-85373d34c6846b6c53ee2 -p tcp --dport 8080 -s 127.0.0.1 -j CNI-HOSTPORT-SETMARK\n" +
+            "-A CNI-DN-85373d34c6846b6c53ee2 -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80\n" +
+            "-I CNI-HOSTPORT-DNAT 1 -m comment --comment \"dnat name: \\\"net1\\\" id: \\\"ctr1\\\"\" -m multiport -p tcp --destination-ports 8080 -j CNI-DN-85373d34c6846b6c53ee2\n" +
+            "COMMIT\n"));
+    }
+
+    [Test]
+    public async Task IptablesGoesRuleByRuleWhenTheRestoreTransactionFails()
+    {
+        var runner = new FakeCommandRunner("iptables", "ip6tables", "iptables-restore")
+        {
+            Respond = l => l.Contains(" -C ") ? new CommandOutput(1, "", "") : l.StartsWith("iptables-restore", StringComparison.Ordinal) ? new CommandOutput(1, "", "iptables-restore: line 2 failed") : null,
+        };
+        (await Run(runner, "ADD", Conf("""[{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]"""))).AssertSuccess();
+        Assert.That(runner.Commands, Has.Some.EqualTo("iptables --wait -t nat -A CNI-DN-85373d34c6846b6c53ee2 -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80"));
+        Assert.That(runner.Commands, Has.Some.StartWith("iptables --wait -t nat -I CNI-HOSTPORT-DNAT 1 "));
+    }
+
+    [Test]
     public void IptablesIpv6RulesBracketTheAddressAndSkipLocalhost()
     {
         PortmapSettings s = Settings("""[{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}, {"hostPort": 9090, "containerPort": 90, "protocol": "tcp", "hostIP": "10.1.1.1"}]""",
