@@ -320,19 +320,6 @@ public static partial class IpMasquerade
         return s.Append("COMMIT\n").ToString();
     }
 
-    /// <summary>
-    /// Removes the jumps to <paramref name="chain"/> and the chain itself in one <c>iptables-restore --noflush</c>
-    /// transaction (one process instead of one per step: each iptables process reads the table again, ~20 ms on a
-    /// host with many pods). The jumps are deleted by the very lines <c>-S</c> printed, which are in
-    /// <c>iptables-save</c> syntax (quoted comments included). False when the restore tool is missing or the
-    /// transaction failed as a whole (a concurrent DEL or GC removed something first): the caller then goes step by
-    /// step, tolerating what is already gone.
-    /// </summary>
-    internal static async Task<bool> TryTeardownInOneTransactionAsync(ICommandRunner r, string tool, string chain, IReadOnlyList<string> jumps, bool chainExists, CancellationToken ct)
-    {
-        return await IptablesRestore.TryRunAsync(r, tool, IptablesTeardownScript(chain, jumps, chainExists), ct).ConfigureAwait(false);
-    }
-
     /// <summary>The <c>iptables-restore --noflush</c> input removing <paramref name="jumps"/> (lines of <c>-S</c>) and,
     /// when it exists, <paramref name="chain"/> (pure, for tests).</summary>
     public static string IptablesTeardownScript(string chain, IReadOnlyList<string> jumps, bool chainExists)
@@ -362,7 +349,10 @@ public static partial class IpMasquerade
             && (l.EndsWith(" -j " + chain, StringComparison.Ordinal) || l.Contains(" -j " + chain + " ", StringComparison.Ordinal))).ToArray();
         if (jumps.Length == 0 && !chainExists)
             return;
-        if (await TryTeardownInOneTransactionAsync(r, tool, chain, jumps, chainExists, ct).ConfigureAwait(false))
+        // One transaction when possible: the jumps deleted by the very lines -S printed (iptables-save syntax), the chain
+        // flushed and removed. It fails as a whole when a concurrent DEL or GC removed something first: then step by
+        // step, tolerating what is already gone.
+        if (await IptablesRestore.TryRunAsync(r, tool, IptablesTeardownScript(chain, jumps, chainExists), ct).ConfigureAwait(false))
             return;
         // POSTROUTING rules jumping to our chain, deleted by their specification (positions shift under concurrent changes).
         string comment = NetfilterNames.IptablesComment(network, containerId);
