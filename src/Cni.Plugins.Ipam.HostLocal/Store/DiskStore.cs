@@ -437,33 +437,16 @@ internal sealed unsafe class DiskStore : IDisposable
     public bool TryReserve(IpAddr address, ReadOnlySpan<byte> content, out ulong inode)
     {
         EnsureLocked();
-        inode = 0;
-        byte[] name = NameOf(address);
-        int fd = _options.UseUnnamedTempFiles ? Posix.OpenAt(_dirFd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0x1a4 /* 0644 */) : -1;
-        if (fd >= 0)
-        {
-            try
-            {
-                WriteAll(fd, content, address);
-                SyncData(fd, address);
-                inode = InodeOf(fd);
-                int errno = Posix.LinkAt(AT_FDCWD, Encoding.ASCII.GetBytes($"/proc/self/fd/{fd}\0"), _dirFd, name, AT_SYMLINK_FOLLOW);
-                if (errno == 0)
-                    return true;
-                if (errno == EEXIST)
-                    return false;
-                if (errno != ENOENT)
-                    throw Posix.IoError($"cannot create the reservation of {address}", errno);
-                // No /proc: fall through to a named temporary file.
-            }
-            finally
-            {
-                close(fd);
-            }
-        }
+        using PreparedReservation? prepared = Prepare(content);
+        return prepared is null ? TryReserveNamed(address, content, out inode) : TryReserve(address, prepared, out inode);
+    }
 
+    /// <summary>Writes the reservation to a named temporary file and links that to its name: where no unnamed file can
+    /// be made or named (no O_TMPFILE, no /proc).</summary>
+    private bool TryReserveNamed(IpAddr address, ReadOnlySpan<byte> content, out ulong inode)
+    {
         byte[] temp = Encoding.ASCII.GetBytes($".host-local-tmp-{Environment.ProcessId}-{Random.Shared.Next():x8}\0");
-        fd = Posix.OpenAt(_dirFd, temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4);
+        int fd = Posix.OpenAt(_dirFd, temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0x1a4);
         if (fd < 0)
             throw Posix.IoError($"cannot create a temporary file in {DirectoryPath}", LibC.errno);
         try
@@ -478,7 +461,7 @@ internal sealed unsafe class DiskStore : IDisposable
             {
                 close(fd);
             }
-            int errno = Posix.LinkAt(_dirFd, temp, _dirFd, name, 0);
+            int errno = Posix.LinkAt(_dirFd, temp, _dirFd, NameOf(address), 0);
             if (errno == 0)
                 return true;
             if (errno == EEXIST)
@@ -551,7 +534,7 @@ internal sealed unsafe class DiskStore : IDisposable
         }
         if (errno != ENOENT)
             throw Posix.IoError($"cannot create the reservation of {address}", errno);
-        bool reserved = TryReserve(address, prepared.Content, out inode); // no /proc
+        bool reserved = TryReserveNamed(address, prepared.Content, out inode); // no /proc
         prepared.Named = reserved;
         return reserved;
     }
